@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // 2-core machines: DuckDB and ONNX Runtime already use both cores inside one test file.
+    maxWorkers: 2,
+  },
+});
