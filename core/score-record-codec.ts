@@ -1,0 +1,227 @@
+/**
+ * The packed per-user score record: a fixed 24 bytes, little-endian, written by the nightly
+ * scorer into Redis and read by the online service in one round trip.
+ *
+ * | bytes | field |
+ * |---|---|
+ * | 0 | format version (1) |
+ * | 1 | flags: bit0 = user had no recent activity (defaults used); bits 1-7 reserved (kept, not checked) |
+ * | 2-3 | u16 model tag: low 16 bits of md5_number_lower(model version), see {@link modelTagOf} |
+ * | 4-15 | six u16 scores in `ACTIONS` order: round(p × 65535), clamped to 0..65535 (NaN → 0) |
+ * | 16-21 | six u8 best campaign index per action, 0xFF = none |
+ * | 22 | u8 gate bits: bit i = action i passes its compliance gates at batch time |
+ * | 23 | checksum: XOR of bytes 0-22 and {@link CHECKSUM_SEED} (non-zero, so all-zero bytes are invalid) |
+ *
+ * Pure: no I/O. The batch encoder writes straight from the scorer's typed arrays.
+ */
+import { hash } from 'node:crypto';
+import { ACTIONS, type Action } from './actions';
+import { ErrorCodes, PaydecideError } from './errors';
+
+export const RECORD_BYTES = 24;
+export const RECORD_FORMAT_VERSION = 1;
+/** Number of actions a record holds (the length of `ACTIONS`). */
+export const RECORD_ACTIONS = 6;
+/** XORed into the checksum so an all-zero (or zero-filled) record never validates. */
+export const CHECKSUM_SEED = 0x5a;
+/** Campaign byte meaning "no campaign for this action". */
+export const NO_CAMPAIGN = 0xff;
+/** Largest score code: a probability of 1. */
+export const SCORE_SCALE = 65535;
+
+export const RECORD_FLAGS = {
+  /** The user had no recent activity; the scorer used feature defaults. */
+  NO_ACTIVITY: 1,
+} as const;
+
+const OFF_FLAGS = 1;
+const OFF_TAG = 2;
+const OFF_SCORES = 4;
+const OFF_CAMPAIGNS = 16;
+const OFF_GATES = 22;
+const OFF_CHECK = 23;
+
+if (ACTIONS.length !== RECORD_ACTIONS) throw new Error('score record holds exactly 6 actions');
+
+/** A record as the encoder takes it. `gates` (by name) wins over `gateBits` when both are given. */
+export interface ScoreRecordInput {
+  flags?: number;
+  modelTag: number;
+  /** Probabilities in `ACTIONS` order. */
+  scores: ArrayLike<number>;
+  /** Best campaign index (0..254) per action, or null / 0xFF for none. */
+  campaigns: ArrayLike<number | null>;
+  gateBits?: number;
+  gates?: Partial<Record<Action, boolean>>;
+}
+
+export interface DecodedScoreRecord {
+  formatVersion: number;
+  flags: number;
+  modelTag: number;
+  /** Dequantised probabilities (code / 65535) in `ACTIONS` order. */
+  scores: number[];
+  campaigns: (number | null)[];
+  gateBits: number;
+  gates: Record<Action, boolean>;
+}
+
+/**
+ * The model tag stored in records: md5(modelVersion) digest bytes 8..9 as a little-endian u16,
+ * i.e. `md5_number_lower(model_version) & 65535` in DuckDB, so SQL and TypeScript agree.
+ */
+export function modelTagOf(modelVersion: string): number {
+  return hash('md5', modelVersion, 'buffer').readUInt16LE(8);
+}
+
+/** Probability → u16 code: round half up, clamped; NaN and negatives → 0. */
+export function quantiseScore(p: number): number {
+  const v = p * SCORE_SCALE + 0.5;
+  // `v > 0` is false for NaN, so NaN lands on 0 too.
+  return v > 0 ? (v < SCORE_SCALE ? Math.floor(v) : SCORE_SCALE) : 0;
+}
+
+export function dequantiseScore(code: number): number {
+  return code / SCORE_SCALE;
+}
+
+function checkU16(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffff) throw new RangeError(`${name} must be an integer 0..65535, got ${v}`);
+}
+function checkU8(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xff) throw new RangeError(`${name} must be an integer 0..255, got ${v}`);
+}
+
+/** Writes one record at `offset` (24 bytes). Throws RangeError on out-of-range tags, flags or campaigns. */
+export function encodeRecordInto(buf: Uint8Array, offset: number, rec: ScoreRecordInput): void {
+  if (offset < 0 || offset + RECORD_BYTES > buf.length) throw new RangeError(`record at ${offset} does not fit a buffer of ${buf.length} bytes`);
+  const flags = rec.flags ?? 0;
+  checkU8('flags', flags);
+  checkU16('modelTag', rec.modelTag);
+  if (rec.scores.length !== RECORD_ACTIONS) throw new RangeError(`scores must have ${RECORD_ACTIONS} entries`);
+  if (rec.campaigns.length !== RECORD_ACTIONS) throw new RangeError(`campaigns must have ${RECORD_ACTIONS} entries`);
+  let gateBits = rec.gateBits ?? 0;
+  if (rec.gates) {
+    gateBits = 0;
+    for (let i = 0; i < RECORD_ACTIONS; i++) if (rec.gates[ACTIONS[i]]) gateBits |= 1 << i;
+  }
+  checkU8('gateBits', gateBits);
+
+  buf[offset] = RECORD_FORMAT_VERSION;
+  buf[offset + OFF_FLAGS] = flags;
+  buf[offset + OFF_TAG] = rec.modelTag & 0xff;
+  buf[offset + OFF_TAG + 1] = rec.modelTag >>> 8;
+  for (let i = 0; i < RECORD_ACTIONS; i++) {
+    const q = quantiseScore(rec.scores[i]);
+    buf[offset + OFF_SCORES + 2 * i] = q & 0xff;
+    buf[offset + OFF_SCORES + 2 * i + 1] = q >>> 8;
+    const c = rec.campaigns[i];
+    if (c === null || c === undefined) buf[offset + OFF_CAMPAIGNS + i] = NO_CAMPAIGN;
+    else {
+      checkU8(`campaigns[${i}]`, c);
+      buf[offset + OFF_CAMPAIGNS + i] = c;
+    }
+  }
+  buf[offset + OFF_GATES] = gateBits;
+  let x = CHECKSUM_SEED;
+  for (let i = 0; i < OFF_CHECK; i++) x ^= buf[offset + i];
+  buf[offset + OFF_CHECK] = x;
+}
+
+/** One record as a fresh 24-byte Buffer. */
+export function encodeRecord(rec: ScoreRecordInput): Buffer {
+  const b = Buffer.alloc(RECORD_BYTES);
+  encodeRecordInto(b, 0, rec);
+  return b;
+}
+
+/**
+ * Encodes n records from the scorer's column arrays into one n×24 Buffer (one allocation).
+ * `scores` is n×6 row-major probabilities, `campaigns` n×6 indices (0xFF = none), `gates` and
+ * `flags` one byte per user. Produces exactly what {@link encodeRecordInto} would, record by record.
+ */
+export function encodeRecords(n: number, scores: Float32Array, campaigns: Uint8Array, gates: Uint8Array, flags: Uint8Array, modelTag: number): Buffer {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`n must be a non-negative integer, got ${n}`);
+  checkU16('modelTag', modelTag);
+  if (scores.length < n * RECORD_ACTIONS) throw new RangeError(`scores holds ${scores.length} values, need ${n * RECORD_ACTIONS}`);
+  if (campaigns.length < n * RECORD_ACTIONS) throw new RangeError(`campaigns holds ${campaigns.length} values, need ${n * RECORD_ACTIONS}`);
+  if (gates.length < n) throw new RangeError(`gates holds ${gates.length} values, need ${n}`);
+  if (flags.length < n) throw new RangeError(`flags holds ${flags.length} values, need ${n}`);
+  // allocUnsafe is safe here: every byte of every record is written below.
+  const out = Buffer.allocUnsafeSlow(n * RECORD_BYTES);
+  const tagLo = modelTag & 0xff;
+  const tagHi = modelTag >>> 8;
+  const headCheck = CHECKSUM_SEED ^ RECORD_FORMAT_VERSION ^ tagLo ^ tagHi;
+  for (let u = 0, o = 0, s = 0; u < n; u++, o += RECORD_BYTES, s += RECORD_ACTIONS) {
+    const f = flags[u];
+    const g = gates[u];
+    out[o] = RECORD_FORMAT_VERSION;
+    out[o + 1] = f;
+    out[o + 2] = tagLo;
+    out[o + 3] = tagHi;
+    let x = headCheck ^ f ^ g;
+    for (let i = 0; i < RECORD_ACTIONS; i++) {
+      const v = scores[s + i] * SCORE_SCALE + 0.5;
+      const q = v > 0 ? (v < SCORE_SCALE ? Math.floor(v) : SCORE_SCALE) : 0;
+      const lo = q & 0xff;
+      const hi = q >>> 8;
+      const c = campaigns[s + i];
+      out[o + OFF_SCORES + 2 * i] = lo;
+      out[o + OFF_SCORES + 2 * i + 1] = hi;
+      out[o + OFF_CAMPAIGNS + i] = c;
+      x ^= lo ^ hi ^ c;
+    }
+    out[o + OFF_GATES] = g;
+    out[o + OFF_CHECK] = x;
+  }
+  return out;
+}
+
+function corrupt(why: string): PaydecideError {
+  return new PaydecideError(ErrorCodes.RECORD_CORRUPT, `score record is corrupt: ${why}`, { details: { why } });
+}
+
+/** True when `buf[offset..offset+24)` has the right version and checksum. Never throws. */
+export function isValidRecord(buf: Uint8Array, offset = 0): boolean {
+  if (offset < 0 || offset + RECORD_BYTES > buf.length) return false;
+  if (buf[offset] !== RECORD_FORMAT_VERSION) return false;
+  let x = CHECKSUM_SEED;
+  for (let i = 0; i < OFF_CHECK; i++) x ^= buf[offset + i];
+  return x === buf[offset + OFF_CHECK];
+}
+
+/**
+ * Decodes one record. `buf` must be exactly 24 bytes (a Redis value), or pass `offset` to read
+ * one record out of a larger n×24 buffer. Throws PaydecideError RECORD_CORRUPT on a wrong
+ * length, format version or checksum.
+ */
+export function decodeRecord(buf: Uint8Array, offset?: number): DecodedScoreRecord {
+  const o = offset ?? 0;
+  if (offset === undefined) {
+    if (buf.length !== RECORD_BYTES) throw corrupt(`length ${buf.length}, expected ${RECORD_BYTES}`);
+  } else if (o < 0 || o + RECORD_BYTES > buf.length) throw corrupt(`offset ${o} outside a buffer of ${buf.length} bytes`);
+  if (buf[o] !== RECORD_FORMAT_VERSION) throw corrupt(`format version ${buf[o]}, expected ${RECORD_FORMAT_VERSION}`);
+  let x = CHECKSUM_SEED;
+  for (let i = 0; i < OFF_CHECK; i++) x ^= buf[o + i];
+  if (x !== buf[o + OFF_CHECK]) throw corrupt('checksum mismatch');
+
+  const scores: number[] = new Array(RECORD_ACTIONS);
+  const campaigns: (number | null)[] = new Array(RECORD_ACTIONS);
+  const gateBits = buf[o + OFF_GATES];
+  const gates = {} as Record<Action, boolean>;
+  for (let i = 0; i < RECORD_ACTIONS; i++) {
+    scores[i] = (buf[o + OFF_SCORES + 2 * i] | (buf[o + OFF_SCORES + 2 * i + 1] << 8)) / SCORE_SCALE;
+    const c = buf[o + OFF_CAMPAIGNS + i];
+    campaigns[i] = c === NO_CAMPAIGN ? null : c;
+    gates[ACTIONS[i]] = (gateBits & (1 << i)) !== 0;
+  }
+  return {
+    formatVersion: buf[o],
+    flags: buf[o + OFF_FLAGS],
+    modelTag: buf[o + OFF_TAG] | (buf[o + OFF_TAG + 1] << 8),
+    scores,
+    campaigns,
+    gateBits,
+    gates,
+  };
+}
