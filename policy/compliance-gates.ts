@@ -1,0 +1,31 @@
+/**
+ * Compliance gates: hard rules a campaign must pass for a user before any model ranks it.
+ * Each failing gate gives a stable reason code. Pure: no I/O.
+ */
+import type { Campaign, GateSubject } from './campaign';
+
+export const GATE_REASONS = {
+  INACTIVE: 'GATE_CAMPAIGN_INACTIVE',
+  COUNTRY: 'GATE_COUNTRY',
+  KYC: 'GATE_KYC_TIER',
+  CREDIT: 'GATE_CREDIT_ELIGIBILITY',
+  OPTOUT: 'GATE_CHANNEL_OPTOUT',
+  MCC: 'GATE_MCC_EXCLUDED',
+} as const;
+export type GateReason = (typeof GATE_REASONS)[keyof typeof GATE_REASONS];
+
+/** Reasons the campaign is closed to the subject on `date` (empty = eligible). `mcc` is the payment's, online only. */
+export function failedGates(c: Campaign, s: GateSubject, date: string, mcc?: string): GateReason[] {
+  const out: GateReason[] = [];
+  if (date < c.start_date || date > c.end_date) out.push(GATE_REASONS.INACTIVE);
+  if (!c.countries.includes(s.country)) out.push(GATE_REASONS.COUNTRY);
+  if (s.kycTier < c.min_kyc_tier) out.push(GATE_REASONS.KYC);
+  if (c.requires_credit && !s.creditEligible) out.push(GATE_REASONS.CREDIT);
+  if (s.optouts[c.channel]) out.push(GATE_REASONS.OPTOUT);
+  if (mcc !== undefined && c.excluded_mccs.includes(mcc)) out.push(GATE_REASONS.MCC);
+  return out;
+}
+
+export function passesGates(c: Campaign, s: GateSubject, date: string, mcc?: string): boolean {
+  return failedGates(c, s, date, mcc).length === 0;
+}
