@@ -1,0 +1,154 @@
+/**
+ * Job `score-chunk`: one child of the nightly flow per range of data buckets. It reads its slice
+ * of the world with DuckDB, computes the feature snapshot, scores it with ONNX Runtime, picks
+ * the best open campaign per action, encodes one 24-byte record per user and writes them into
+ * the version's Redis hash buckets. Idempotent: a rerun (retry, stalled takeover) writes the same
+ * bytes to the same keys and overwrites its own snapshot files.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ACTIONS } from '../../core/actions';
+import { ErrorCodes, PaydecideError } from '../../core/errors';
+import { FEATURE_COUNT, featureIndex } from '../../core/feature-registry';
+import { encodeRecords, modelTagOf, RECORD_FLAGS } from '../../core/score-record-codec';
+import type { ScoreStore } from '../../core/score-store';
+import { chooseCampaigns, type campaignsByAction } from '../../policy/best-campaign';
+import type { OnnxScorer } from '../../models/onnx-scorer';
+import { computeSnapshot, readFeatureMatrix, writeSnapshotParquet, type SliceFiles } from '../features/feature-snapshot';
+import type { DuckDBInstance } from '@duckdb/node-api';
+import { addScores, emptyStats, type ScoreStats } from './chunk-stats';
+import { sha256File } from '../world';
+
+export const chunkPayloadSchema = z.object({
+  version: z.string().min(1),
+  chunkIndex: z.number().int().min(0),
+  asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  dataDir: z.string().min(1),
+  snapshotDir: z.string().min(1),
+  buckets: z.number().int().min(1),
+  bucketLo: z.number().int().min(0),
+  bucketHi: z.number().int().min(1),
+  slots: z.number().int().min(1),
+  modelVersion: z.string().min(1),
+});
+export type ChunkPayload = z.infer<typeof chunkPayloadSchema>;
+
+export interface ChunkResult {
+  chunkIndex: number;
+  users: number;
+  bytes: number;
+  modelVersion: string;
+  stats: ScoreStats;
+  timings: { verify_s: number; features_s: number; scoring_s: number; policy_s: number; publish_s: number };
+}
+
+/** What a chunk needs from its process: shared DuckDB instance, Redis store, models, campaigns. */
+export interface ChunkDeps {
+  duck: DuckDBInstance;
+  store: ScoreStore;
+  /** Loads (and caches) the scorer of a model version. */
+  scorer(modelVersion: string): Promise<OnnxScorer>;
+  /** Loads (and caches) the slice files, the sha256 each must have, and the world's campaigns. */
+  world(dataDir: string): Promise<{
+    slice(buckets: number[]): SliceFiles;
+    emptyFallback: Partial<SliceFiles>;
+    sha256(file: string): string | undefined;
+    campaigns: ReturnType<typeof campaignsByAction>;
+  }>;
+  progress?(p: { stage: string; users: number }): Promise<void> | void;
+}
+
+const SCORE_BATCH = 65_536;
+const INACTIVE_FEATURE = featureIndex('pay_cnt_90d');
+const OPTOUT_CHANNELS = ['email', 'push', 'sms', 'in_app'] as const;
+
+export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<ChunkResult> {
+  if (p.bucketHi <= p.bucketLo || p.bucketHi > p.buckets) {
+    throw new PaydecideError(ErrorCodes.BAD_FLAG, `chunk ${p.chunkIndex}: bucket range [${p.bucketLo}, ${p.bucketHi}) outside 0..${p.buckets}`);
+  }
+  const t0 = performance.now();
+  const world = await deps.world(p.dataDir);
+  const buckets = Array.from({ length: p.bucketHi - p.bucketLo }, (_, i) => p.bucketLo + i);
+  const files = world.slice(buckets);
+
+  // Input integrity: every file of the slice must match the checksum the generator recorded.
+  for (const f of [...files.users, ...files.payments, ...files.decisions, ...files.outcomes]) {
+    const want = world.sha256(f);
+    if (!fs.existsSync(f)) throw new PaydecideError(ErrorCodes.INPUT_MISSING, `missing input file ${f}`);
+    if (want && (await sha256File(f)) !== want) throw new PaydecideError(ErrorCodes.INPUT_CORRUPT, `input file ${f} does not match its sha256 in world.json (corrupt or changed)`);
+  }
+  const t1 = performance.now();
+
+  const conn = await deps.duck.connect();
+  let m;
+  try {
+    const rows = await computeSnapshot(conn, files, p.asOf, world.emptyFallback);
+    await writeSnapshotParquet(conn, p.snapshotDir, `chunk${String(p.chunkIndex).padStart(5, '0')}`);
+    m = await readFeatureMatrix(conn, p.slots);
+    if (m.n !== rows) throw new PaydecideError(ErrorCodes.INPUT_SCHEMA, `chunk ${p.chunkIndex}: ${rows} snapshot rows but ${m.n} joined with user attributes`);
+  } finally {
+    conn.closeSync();
+  }
+  await deps.progress?.({ stage: 'features', users: m.n });
+  const t2 = performance.now();
+
+  const scorer = await deps.scorer(p.modelVersion);
+  const H = ACTIONS.length;
+  const scores = new Float32Array(m.n * H);
+  for (let off = 0; off < m.n; off += SCORE_BATCH) {
+    const rows = Math.min(SCORE_BATCH, m.n - off);
+    const out = await scorer.score(m.x.subarray(off * FEATURE_COUNT, (off + rows) * FEATURE_COUNT), rows);
+    scores.set(out, off * H);
+  }
+  const t3 = performance.now();
+
+  const campaigns = new Uint8Array(m.n * H);
+  const gates = new Uint8Array(m.n);
+  const flags = new Uint8Array(m.n);
+  const stats = emptyStats();
+  const optouts = { email: false, push: false, sms: false, in_app: false };
+  for (let i = 0; i < m.n; i++) {
+    const bits = m.optoutBits[i];
+    for (let c = 0; c < OPTOUT_CHANNELS.length; c++) optouts[OPTOUT_CHANNELS[c]] = (bits & (1 << c)) !== 0;
+    const choice = chooseCampaigns(
+      world.campaigns,
+      { country: m.country[i], kycTier: m.kycTier[i], creditEligible: m.creditEligible[i] === 1, optouts },
+      p.asOf,
+      scores,
+      i * H,
+    );
+    for (let a = 0; a < H; a++) campaigns[i * H + a] = choice.campaigns[a];
+    gates[i] = choice.gateBits;
+    if (m.x[i * FEATURE_COUNT + INACTIVE_FEATURE] === 0) {
+      flags[i] = RECORD_FLAGS.NO_ACTIVITY;
+      stats.inactive++;
+    }
+  }
+  addScores(stats, scores, m.n);
+  const records = encodeRecords(m.n, scores, campaigns, gates, flags, modelTagOf(p.modelVersion));
+  const t4 = performance.now();
+
+  const bytes = await deps.store.writeSlots(p.version, m.slots, m.userIds, records);
+  await deps.progress?.({ stage: 'publish', users: m.n });
+  const t5 = performance.now();
+
+  return {
+    chunkIndex: p.chunkIndex,
+    users: m.n,
+    bytes,
+    modelVersion: p.modelVersion,
+    stats,
+    timings: {
+      verify_s: (t1 - t0) / 1000,
+      features_s: (t2 - t1) / 1000,
+      scoring_s: (t3 - t2) / 1000,
+      policy_s: (t4 - t3) / 1000,
+      publish_s: (t5 - t4) / 1000,
+    },
+  };
+}
+
+export function snapshotDirFor(dataDir: string, asOf: string): string {
+  return path.join(dataDir, 'features', `as_of=${asOf}`);
+}

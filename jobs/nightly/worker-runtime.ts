@@ -1,0 +1,143 @@
+/**
+ * The process side of the nightly: BullMQ workers for chunk and finalize jobs with their shared
+ * resources (one DuckDB instance, one Redis store, cached models, world manifests and campaigns).
+ * Used by `paydecide nightly` (a local worker) and `paydecide worker` (joins from anywhere).
+ */
+import path from 'node:path';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Config } from '../../core/config';
+import { PaydecideError, errorMessage } from '../../core/errors';
+import type { Logger } from '../../core/logger';
+import { bullConnection, type Redis } from '../../core/redis';
+import { ScoreStore } from '../../core/score-store';
+import { loadModel } from '../../models/registry';
+import { OnnxScorer } from '../../models/onnx-scorer';
+import { campaignsByAction } from '../../policy/best-campaign';
+import { openDuckDB } from '../duckdb';
+import { readWorldManifest, worldFiles } from '../world';
+import { loadCampaigns } from './load-campaigns';
+import { chunkPayloadSchema, processChunk, type ChunkDeps, type ChunkResult } from './chunk-job';
+import { finalizePayloadSchema, processFinalize, type FinalizeResult } from './finalize-job';
+import { bullPrefix, CHUNK_QUEUE, FINALIZE_QUEUE } from './queues';
+
+export interface WorkerRuntime {
+  chunkWorker: Worker;
+  finalizeWorker: Worker;
+  close(): Promise<void>;
+}
+
+/** Per-process resources of chunk jobs: one DuckDB instance, cached scorers and world manifests. */
+export interface ChunkContext {
+  deps(progress?: ChunkDeps['progress']): ChunkDeps;
+  close(): Promise<void>;
+}
+
+export async function createChunkContext(cfg: Config, store: ScoreStore): Promise<ChunkContext> {
+  const duck = await openDuckDB({ threads: cfg.duckdbThreads, memory: cfg.duckdbMemory });
+  const scorers = new Map<string, Promise<OnnxScorer>>();
+  const worlds = new Map<string, ReturnType<ChunkDeps['world']>>();
+  const scorer = (version: string) => {
+    let s = scorers.get(version);
+    if (!s) {
+      s = loadModel(cfg.modelsDir, version).then((m) => OnnxScorer.load(m.onnxBytes, { threads: cfg.ortThreads }));
+      s.catch(() => scorers.delete(version));
+      scorers.set(version, s);
+    }
+    return s;
+  };
+  const world = (dataDir: string) => {
+    let w = worlds.get(dataDir);
+    if (!w) {
+      w = (async () => {
+        const manifest = readWorldManifest(dataDir);
+        const campaigns = await loadCampaigns(duck.instance, worldFiles(dataDir, manifest, 'campaigns'));
+        const sums = new Map<string, string>();
+        for (const [rel, sum] of Object.entries(manifest.sha256)) sums.set(path.resolve(dataDir, rel), sum as string);
+        const first = (t: 'payments' | 'decision_log' | 'outcomes') => worldFiles(dataDir, manifest, t).slice(0, 1);
+        return {
+          slice: (buckets: number[]) => ({
+            users: worldFiles(dataDir, manifest, 'users', buckets),
+            payments: worldFiles(dataDir, manifest, 'payments', buckets),
+            decisions: worldFiles(dataDir, manifest, 'decision_log', buckets),
+            outcomes: worldFiles(dataDir, manifest, 'outcomes', buckets),
+          }),
+          emptyFallback: { payments: first('payments'), decisions: first('decision_log'), outcomes: first('outcomes') },
+          sha256: (f: string) => sums.get(path.resolve(f)),
+          campaigns: campaignsByAction(campaigns),
+        };
+      })();
+      w.catch(() => worlds.delete(dataDir));
+      worlds.set(dataDir, w);
+    }
+    return w;
+  };
+  return {
+    deps: (progress) => ({ duck: duck.instance, store, scorer, world, progress }),
+    async close() {
+      for (const s of scorers.values()) await s.then((x) => x.close()).catch(() => {});
+      duck.conn.closeSync();
+      duck.instance.closeSync();
+    },
+  };
+}
+
+export async function startWorkers(cfg: Config, redis: Redis, log: Logger, opts: { concurrency?: number } = {}): Promise<WorkerRuntime> {
+  const store = new ScoreStore(redis, cfg.prefix);
+  const ctx = await createChunkContext(cfg, store);
+  const deps = (job: Job): ChunkDeps => ctx.deps((p) => job.updateProgress(p));
+
+  /** Bad input can never succeed on retry: fail the job (and so the run) at once. */
+  const unrecoverable = (e: unknown): never => {
+    if (e instanceof PaydecideError && !e.retryable) throw new UnrecoverableError(errorMessage(e));
+    throw e;
+  };
+
+  const common = {
+    connection: bullConnection(cfg.redisUrl, (e) => log.warn({ err: e.message }, 'bullmq redis error')),
+    prefix: bullPrefix(cfg.prefix),
+    lockDuration: cfg.lockMs,
+    stalledInterval: cfg.stalledMs,
+    maxStalledCount: 2,
+  };
+  const chunkWorker = new Worker<unknown, ChunkResult>(
+    CHUNK_QUEUE,
+    async (job) => {
+      const parsed = chunkPayloadSchema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`bad chunk payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      log.debug({ job: job.id, attempt: job.attemptsMade + 1 }, 'chunk start');
+      try {
+        const r = await processChunk(parsed.data, deps(job));
+        log.info({ job: job.id, users: r.users, ...r.timings }, 'chunk done');
+        return r;
+      } catch (e) {
+        log.warn({ job: job.id, err: errorMessage(e) }, 'chunk failed');
+        return unrecoverable(e);
+      }
+    },
+    { ...common, concurrency: opts.concurrency ?? 1 },
+  );
+  const finalizeWorker = new Worker<unknown, FinalizeResult>(
+    FINALIZE_QUEUE,
+    async (job) => {
+      const parsed = finalizePayloadSchema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`bad finalize payload: ${parsed.error.message}`);
+      const values = Object.values(await job.getChildrenValues<ChunkResult>());
+      try {
+        return await processFinalize(parsed.data, values, store, cfg);
+      } catch (e) {
+        return unrecoverable(e);
+      }
+    },
+    { ...common, connection: bullConnection(cfg.redisUrl, () => {}), concurrency: 1 },
+  );
+  for (const w of [chunkWorker, finalizeWorker]) w.on('error', (e) => log.warn({ err: e.message }, 'worker error'));
+
+  return {
+    chunkWorker,
+    finalizeWorker,
+    async close() {
+      await Promise.allSettled([chunkWorker.close(), finalizeWorker.close()]);
+      await ctx.close();
+    },
+  };
+}
