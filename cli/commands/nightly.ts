@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { runNightly } from '../../jobs/nightly/run-nightly';
+import { dateFlag, intFlag } from '../flags';
+import type { CliContext } from '../main';
+import { createProgress } from '../progress';
+
+export function registerNightly(program: Command, ctx: CliContext): void {
+  program
+    .command('nightly')
+    .description('features → scoring → publish → validate → flip, as a BullMQ flow with one child job per bucket range')
+    .requiredOption('--data <dir>', 'world folder (from `paydecide gen`)')
+    .requiredOption('--date <YYYY-MM-DD>', 'as-of date of the features', dateFlag('--date'))
+    .option('--workers <k>', 'concurrent chunk jobs in this process (0 = only external `paydecide worker`s)', intFlag('--workers', 0, 64), 1)
+    .option('--train', 'retrain the baseline model first even if one is current')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: { data: string; date: string; workers: number; train?: boolean; json?: boolean }) => {
+      const cfg = ctx.config();
+      const log = ctx.logger();
+      const bar = createProgress('nightly', 'chunks', log);
+      const r = await runNightly(cfg, {
+        dataDir: o.data,
+        asOf: o.date,
+        workers: o.workers,
+        train: o.train,
+        logger: log,
+        onProgress: (p) => bar.update(p.done, p.total, p.users),
+      }).finally(() => bar.stop());
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify(r)}\n`);
+        return;
+      }
+      const lines = [
+        `published version ${r.version}${r.resumed ? ' (resumed)' : ''}: ${r.users} users, model ${r.modelVersion}, previous live ${r.previousLive ?? '-'}`,
+        `redis ~${(r.redisBytes / 1e6).toFixed(1)} MB (${(r.redisBytes / Math.max(1, r.users)).toFixed(1)} bytes/user), ${r.chunks} chunks, ${r.total_s.toFixed(1)} s wall, ${r.cpu_s.toFixed(1)} CPU-s in this process`,
+        `stages: ${r.stages.map((s) => `${s.name} ${s.wall_s.toFixed(2)}s`).join(', ')}`,
+        `checks: ${r.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ')}`,
+      ];
+      if (r.retired.length) lines.push(`retired: ${r.retired.join(', ')}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
+}
