@@ -1,0 +1,227 @@
+/**
+ * make bench-batch: the nightly on a 1M-user world (BENCH_USERS to change), stage by stage, and
+ * in the same run the baselines it is judged against: the DuckDB feature query alone, ONNX
+ * Runtime alone on the same matrix, a bare pipelined HSET of the same bytes (Redis ceiling), and
+ * the same work by a Python/pandas peer when Debian's python3-pandas/-redis can be installed.
+ * The last line is `RESULT {json}`. Not a test: nothing here asserts a time.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { loadConfig } from '../../core/config';
+import { FEATURE_COUNT, FEATURE_NAMES } from '../../core/feature-registry';
+import { createLogger } from '../../core/logger';
+import { RECORD_BYTES } from '../../core/score-record-codec';
+import { slotCount } from '../../core/slot';
+import { closeDuckDB, openDuckDB, sqlString, sqlStringList } from '../../jobs/duckdb';
+import { computeSnapshot, readFeatureMatrix } from '../../jobs/features/feature-snapshot';
+import { runNightly, type NightlyResult } from '../../jobs/nightly/run-nightly';
+import { addDays, trainBaseline } from '../../jobs/train/train-baseline';
+import { generateWorld, readWorldManifest, worldFiles } from '../../jobs/world';
+import { loadCurrent } from '../../models/registry';
+import { OnnxScorer } from '../../models/onnx-scorer';
+import { readLinearWeights } from './onnx-weights';
+
+const USERS = Number(process.env.BENCH_USERS ?? 1_000_000);
+const DATE = process.env.BENCH_DATE ?? '2026-06-30';
+const NEXT = addDays(DATE, 1);
+const OUT = path.resolve(process.env.BENCH_DIR ?? 'bench-out');
+const WORLD = path.join(OUT, `world-${USERS}`);
+const MODELS = path.join(OUT, 'models');
+const REDIS_URL = process.env.PAYDECIDE_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const log = createLogger(process.env.PAYDECIDE_LOG_LEVEL ?? 'warn');
+const say = (s: string) => process.stdout.write(`${s}\n`);
+const secs = (t0: number) => (performance.now() - t0) / 1000;
+const duck = { threads: 2, memory: '8GB' };
+
+async function ensureWorld(): Promise<{ gen_s: number | null; extend_s: number | null }> {
+  const wj = path.join(WORLD, 'world.json');
+  if (fs.existsSync(wj)) {
+    const m = readWorldManifest(WORLD);
+    if (m.users === USERS && m.date === NEXT) {
+      say(`world: reusing ${WORLD} (${m.users} users, as-of ${m.date})`);
+      return { gen_s: null, extend_s: null };
+    }
+  }
+  fs.rmSync(WORLD, { recursive: true, force: true });
+  let t = performance.now();
+  await generateWorld({ out: WORLD, users: USERS, days: 90, date: DATE, seed: 42, buckets: 64, duck });
+  const gen_s = secs(t);
+  say(`gen: ${USERS} users, 90 days to ${DATE} in ${gen_s.toFixed(1)} s`);
+  t = performance.now();
+  await generateWorld({ out: WORLD, users: USERS, days: 90, date: NEXT, seed: 42, buckets: 64, duck });
+  const extend_s = secs(t);
+  say(`gen: extended by one day to ${NEXT} in ${extend_s.toFixed(1)} s`);
+  return { gen_s, extend_s };
+}
+
+async function dropKeys(redis: Redis, match: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 2000);
+    if (keys.length) await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** The Redis ceiling: the same number of 24-byte records, one HSET per slot, pipelined, nothing else. */
+async function redisCeiling(redis: Redis, userIds: string[], slots: Uint32Array, prefix: string): Promise<{ users_per_s: number; bytes_per_user: number }> {
+  const rec = randomBytes(RECORD_BYTES);
+  const mem0 = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  const t = performance.now();
+  let pipe = redis.pipeline();
+  let cmds = 0;
+  const inflight: Promise<unknown>[] = [];
+  for (let i = 0; i < userIds.length; ) {
+    const s = slots[i];
+    const args: (string | Buffer)[] = [];
+    while (i < userIds.length && slots[i] === s) args.push(userIds[i++], rec);
+    pipe.hset(`${prefix}:${s}`, ...(args as [string, Buffer]));
+    if (++cmds === 256) {
+      inflight.push(pipe.exec());
+      if (inflight.length >= 2) await inflight.shift();
+      pipe = redis.pipeline();
+      cmds = 0;
+    }
+  }
+  inflight.push(pipe.exec());
+  await Promise.all(inflight);
+  const s = secs(t);
+  const mem1 = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  await dropKeys(redis, `${prefix}:*`);
+  return { users_per_s: userIds.length / s, bytes_per_user: (mem1 - mem0) / userIds.length };
+}
+
+function pythonPeer(csvDir: string, weightsFile: string, slots: number, prefix: string): Record<string, number> | null {
+  const script = path.resolve('scripts/bench/peer/nightly_pandas.py');
+  if (!fs.existsSync(script)) return null;
+  const py = '/usr/bin/python3';
+  const ok = () => spawnSync(py, ['-c', 'import pandas, numpy, redis'], { stdio: 'ignore' }).status === 0;
+  if (!ok()) {
+    say('peer: installing Debian python3-pandas python3-redis for the comparison');
+    spawnSync('bash', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pandas python3-redis'], { stdio: 'ignore' });
+    if (!ok()) return null;
+  }
+  const r = spawnSync(py, [script, '--csv-dir', csvDir, '--as-of', DATE, '--weights', weightsFile, '--redis-url', REDIS_URL, '--prefix', prefix, '--slots', String(slots)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    say(`peer: failed (${r.stderr.split('\n').slice(-3).join(' ')})`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+async function main() {
+  say(`bench-batch: ${USERS} users, ${FEATURE_COUNT} features, machine ${process.platform} ${(await import('node:os')).cpus().length} cores`);
+  const { gen_s, extend_s } = await ensureWorld();
+  const world = readWorldManifest(WORLD);
+  const prefix = `pdbench-${randomBytes(3).toString('hex')}`;
+  const cfg = loadConfig({ ...process.env, PAYDECIDE_PREFIX: prefix, PAYDECIDE_MODELS_DIR: MODELS, PAYDECIDE_REDIS_URL: REDIS_URL });
+  const redis = new Redis(REDIS_URL);
+  try {
+    let t = performance.now();
+    await trainBaseline({ dataDir: WORLD, asOf: DATE, modelsDir: MODELS, duck, ortThreads: cfg.ortThreads, logger: log });
+    const train_s = secs(t);
+    say(`train (apart from the nightly): ${train_s.toFixed(1)} s`);
+
+    const full: NightlyResult = await runNightly(cfg, { dataDir: WORLD, asOf: DATE, logger: log });
+    const inc: NightlyResult = await runNightly(cfg, { dataDir: WORLD, asOf: NEXT, logger: log });
+    const stage = (r: NightlyResult, n: string) => r.stages.find((s) => s.name === n)?.wall_s ?? 0;
+
+    // Baselines on the same data, in this run.
+    const files = {
+      users: worldFiles(WORLD, world, 'users'),
+      payments: worldFiles(WORLD, world, 'payments'),
+      decisions: worldFiles(WORLD, world, 'decision_log'),
+      outcomes: worldFiles(WORLD, world, 'outcomes'),
+    };
+    const d = await openDuckDB(duck);
+    t = performance.now();
+    await computeSnapshot(d.conn, files, DATE);
+    const duck_features_s = secs(t);
+    const slots = slotCount(world.users, world.buckets, cfg.usersPerSlot);
+    t = performance.now();
+    const m = await readFeatureMatrix(d.conn, slots);
+    const read_matrix_s = secs(t);
+    closeDuckDB(d);
+    const model = await loadCurrent(MODELS);
+    const scorer = await OnnxScorer.load(model.onnxBytes, { threads: cfg.ortThreads });
+    t = performance.now();
+    for (let off = 0; off < m.n; off += 65536) {
+      const rows = Math.min(65536, m.n - off);
+      await scorer.score(m.x.subarray(off * FEATURE_COUNT, (off + rows) * FEATURE_COUNT), rows);
+    }
+    const ort_s = secs(t);
+    await scorer.close();
+    const ceiling = await redisCeiling(redis, m.userIds, m.slots, `${prefix}:ceiling`);
+
+    let peer: Record<string, number> | null = null;
+    if (process.env.BENCH_PEER !== '0') {
+      const csvDir = path.join(OUT, `csv-${USERS}`);
+      if (!fs.existsSync(path.join(csvDir, 'outcomes.csv'))) {
+        fs.mkdirSync(csvDir, { recursive: true });
+        const e = await openDuckDB(duck);
+        for (const [name, fl] of [['users', files.users], ['payments', files.payments], ['decision_log', files.decisions], ['outcomes', files.outcomes]] as const) {
+          await e.conn.run(`COPY (SELECT * FROM read_parquet(${sqlStringList(fl)})) TO ${sqlString(path.join(csvDir, `${name}.csv`))} (HEADER)`);
+        }
+        closeDuckDB(e);
+      }
+      const wf = path.join(OUT, 'weights.json');
+      fs.writeFileSync(wf, JSON.stringify({ features: FEATURE_NAMES, ...readLinearWeights(model.onnxBytes) }));
+      peer = pythonPeer(csvDir, wf, slots, prefix);
+      await dropKeys(redis, `${prefix}:peer*`);
+    }
+
+    const bytesPerUser = full.redisBytes / full.users;
+    const cpuPerMillion = (full.cpu_s / full.users) * 1e6;
+    // Documented prices (README "Cost"): $0.04 per vCPU-hour, $11 per GB-month of Redis memory.
+    const VCPU_HOUR = 0.04;
+    const REDIS_GB_MONTH = 11;
+    const costPerMillion = (cpuPerMillion / 3600) * VCPU_HOUR + ((bytesPerUser * 1e6 * cfg.keepVersions) / 1e9) * (REDIS_GB_MONTH / 30);
+
+    const rows: [string, string, string][] = [
+      ['whole nightly (full rebuild)', `${full.total_s.toFixed(1)} s`, `${Math.round(full.users / full.total_s).toLocaleString()} users/s`],
+      ...full.stages.map((s): [string, string, string] => [`  ${s.name}`, `${s.wall_s.toFixed(2)} s`, s.wall_s > 0 ? `${Math.round(full.users / s.wall_s).toLocaleString()} users/s` : '']),
+      ['nightly, next day (incremental)', `${inc.total_s.toFixed(1)} s`, `${Math.round(inc.users / inc.total_s).toLocaleString()} users/s`],
+      ['DuckDB feature query alone', `${duck_features_s.toFixed(1)} s`, `+ ${read_matrix_s.toFixed(2)} s into typed arrays`],
+      ['ONNX Runtime alone, same matrix', `${ort_s.toFixed(2)} s`, `${Math.round(m.n / ort_s).toLocaleString()} rows/s`],
+      ['nightly publish', `${stage(full, 'publish').toFixed(2)} s`, `${Math.round(full.users / stage(full, 'publish')).toLocaleString()} users/s`],
+      ['bare pipelined HSET ceiling', `${(m.n / ceiling.users_per_s).toFixed(2)} s`, `${Math.round(ceiling.users_per_s).toLocaleString()} users/s`],
+      ['Redis bytes/user (nightly / bare)', `${bytesPerUser.toFixed(1)}`, `${ceiling.bytes_per_user.toFixed(1)}`],
+      ['CPU-s per million scores', cpuPerMillion.toFixed(1), `$${costPerMillion.toFixed(4)} per million (budget $25)`],
+    ];
+    if (peer) rows.push(['Python/pandas peer (same work)', `${peer.total_s.toFixed(1)} s`, `features ${peer.features_s.toFixed(1)} s, scoring ${peer.scoring_s.toFixed(1)} s, publish ${peer.publish_s.toFixed(1)} s`]);
+    if (gen_s !== null) rows.push(['gen (apart)', `${gen_s.toFixed(1)} s`, `extend by a day ${extend_s!.toFixed(1)} s`]);
+    rows.push(['train (apart)', `${train_s.toFixed(1)} s`, '']);
+    const w = Math.max(...rows.map((r) => r[0].length));
+    for (const [a, b, c] of rows) say(`${a.padEnd(w)}  ${b.padStart(10)}  ${c}`);
+
+    await dropKeys(redis, `${prefix}:*`);
+    const result = {
+      users: full.users,
+      features: FEATURE_COUNT,
+      nightly_s: Number(full.total_s.toFixed(2)),
+      incremental_s: Number(inc.total_s.toFixed(2)),
+      incremental_mode: 'full-recompute',
+      users_per_s: Math.round(full.users / full.total_s),
+      stages: Object.fromEntries(full.stages.map((s) => [s.name, Number(s.wall_s.toFixed(2))])),
+      publish_users_per_s: Math.round(full.users / stage(full, 'publish')),
+      redis_ceiling_users_per_s: Math.round(ceiling.users_per_s),
+      redis_bytes_per_user: Number(bytesPerUser.toFixed(1)),
+      duckdb_features_alone_s: Number(duck_features_s.toFixed(2)),
+      ort_alone_rows_per_s: Math.round(m.n / ort_s),
+      cpu_s_per_million: Number(cpuPerMillion.toFixed(1)),
+      cost_per_million_usd: Number(costPerMillion.toFixed(4)),
+      gen_s: gen_s === null ? null : Number(gen_s.toFixed(1)),
+      train_s: Number(train_s.toFixed(1)),
+      peer_nightly_s: peer ? Number(peer.total_s.toFixed(1)) : null,
+    };
+    say(`RESULT ${JSON.stringify(result)}`);
+  } finally {
+    await dropKeys(redis, `${prefix}:*`).catch(() => {});
+    redis.disconnect();
+  }
+}
+
+await main();
