@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ACTIONS } from '../../core/actions';
+import { campaignsByAction, chooseCampaigns, NO_CAMPAIGN } from '../../policy/best-campaign';
+import type { Campaign, GateSubject } from '../../policy/campaign';
+import { failedGates, GATE_REASONS } from '../../policy/compliance-gates';
+
+const base: Campaign = {
+  campaign_id: 3, name: 'c', action: 'installment_offer', channel: 'push', countries: ['US', 'GB'], min_kyc_tier: 2, requires_credit: true,
+  excluded_mccs: ['7995'], budget_usd: 1000, offer_cost_usd: 1, value_usd: 20, per_user_cap: 2, cooldown_days: 3, start_date: '2026-06-01', end_date: '2026-07-31',
+};
+const ok: GateSubject = { country: 'US', kycTier: 2, creditEligible: true, optouts: { email: false, push: false, sms: false, in_app: false } };
+
+describe('compliance gates', () => {
+  it.each([
+    ['eligible', ok, '2026-06-30', undefined, []],
+    ['before start', ok, '2026-05-31', undefined, [GATE_REASONS.INACTIVE]],
+    ['after end', ok, '2026-08-01', undefined, [GATE_REASONS.INACTIVE]],
+    ['country not allowed', { ...ok, country: 'DE' }, '2026-06-30', undefined, [GATE_REASONS.COUNTRY]],
+    ['KYC too low', { ...ok, kycTier: 1 }, '2026-06-30', undefined, [GATE_REASONS.KYC]],
+    ['no credit', { ...ok, creditEligible: false }, '2026-06-30', undefined, [GATE_REASONS.CREDIT]],
+    ['opted out of channel', { ...ok, optouts: { ...ok.optouts, push: true } }, '2026-06-30', undefined, [GATE_REASONS.OPTOUT]],
+    ['opted out of another channel only', { ...ok, optouts: { ...ok.optouts, email: true } }, '2026-06-30', undefined, []],
+    ['excluded MCC', ok, '2026-06-30', '7995', [GATE_REASONS.MCC]],
+    ['every gate at once', { country: 'FR', kycTier: 0, creditEligible: false, optouts: { email: false, push: true, sms: false, in_app: false } }, '2027-01-01', '7995',
+      [GATE_REASONS.INACTIVE, GATE_REASONS.COUNTRY, GATE_REASONS.KYC, GATE_REASONS.CREDIT, GATE_REASONS.OPTOUT, GATE_REASONS.MCC]],
+  ] as const)('%s', (_n, subject, date, mcc, want) => {
+    expect(failedGates(base, subject as GateSubject, date, mcc)).toEqual(want);
+  });
+});
+
+describe('best campaign per action', () => {
+  const cashA: Campaign = { ...base, campaign_id: 10, action: 'cashback', requires_credit: false, min_kyc_tier: 0, value_usd: 10, offer_cost_usd: 1 };
+  const cashB: Campaign = { ...cashA, campaign_id: 11, value_usd: 30, offer_cost_usd: 2 };
+  const cashGB: Campaign = { ...cashA, campaign_id: 12, countries: ['GB'], value_usd: 1000 };
+  const by = campaignsByAction([base, cashA, cashB, cashGB]);
+  const scores = [0.5, 0.1, 0.1, 0.1, 0.2, 0.9];
+
+  it('picks the open campaign with the highest expected value and sets gate bits', () => {
+    const c = chooseCampaigns(by, ok, '2026-06-30', scores);
+    expect(c.campaigns[ACTIONS.indexOf('cashback')]).toBe(11);
+    expect(c.campaigns[ACTIONS.indexOf('installment_offer')]).toBe(3);
+    expect(c.campaigns[ACTIONS.indexOf('referral_prompt')]).toBe(NO_CAMPAIGN);
+    expect(c.gateBits).toBe((1 << ACTIONS.indexOf('cashback')) | (1 << ACTIONS.indexOf('installment_offer')) | (1 << ACTIONS.indexOf('none')));
+  });
+  it('never picks a gated campaign, however valuable', () => {
+    const c = chooseCampaigns(by, { ...ok, creditEligible: false }, '2026-06-30', scores);
+    expect(c.campaigns[ACTIONS.indexOf('cashback')]).not.toBe(12);
+    expect(c.campaigns[ACTIONS.indexOf('installment_offer')]).toBe(NO_CAMPAIGN);
+    expect(c.gateBits & (1 << ACTIONS.indexOf('installment_offer'))).toBe(0);
+  });
+});
