@@ -39,3 +39,67 @@ export function chooseCampaigns(byAction: Campaign[][], s: GateSubject, date: st
   }
   return { campaigns, gateBits };
 }
+
+/**
+ * The same choice as `chooseCampaigns` for a whole batch of users, with the gates evaluated once
+ * per distinct (country, KYC tier, credit eligibility, opt-out bits) instead of once per user:
+ * gates depend only on those four attributes and the date, so a batch of a million users
+ * touches a few hundred gate combinations. Bit c of `optoutBits` is CHANNELS[c].
+ */
+export class CampaignPlanner {
+  private readonly plans = new Map<string, { eligible: Campaign[][]; gateBits: number }>();
+
+  constructor(
+    private readonly byAction: Campaign[][],
+    private readonly date: string,
+  ) {}
+
+  private plan(country: string, kycTier: number, creditEligible: boolean, optoutBits: number) {
+    const key = `${country}|${kycTier}|${creditEligible ? 1 : 0}|${optoutBits}`;
+    let p = this.plans.get(key);
+    if (!p) {
+      const s: GateSubject = {
+        country,
+        kycTier,
+        creditEligible,
+        optouts: { email: (optoutBits & 1) !== 0, push: (optoutBits & 2) !== 0, sms: (optoutBits & 4) !== 0, in_app: (optoutBits & 8) !== 0 },
+      };
+      const eligible = this.byAction.map((cs) => cs.filter((c) => passesGates(c, s, this.date)));
+      let gateBits = 1 << ACTIONS.indexOf('none');
+      eligible.forEach((cs, a) => {
+        if (cs.length > 0) gateBits |= 1 << a;
+      });
+      p = { eligible, gateBits };
+      this.plans.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Writes the best campaign per action of user i into `out[i*H .. i*H+H)` (NO_CAMPAIGN when
+   * none is open) and returns the user's gate bits. `scores` is row-major n × H.
+   */
+  choose(country: string, kycTier: number, creditEligible: boolean, optoutBits: number, scores: ArrayLike<number>, offset: number, out: Uint8Array): number {
+    const p = this.plan(country, kycTier, creditEligible, optoutBits);
+    for (let a = 0; a < p.eligible.length; a++) {
+      const cs = p.eligible[a];
+      let best = -Infinity;
+      let id = NO_CAMPAIGN;
+      const s = scores[offset + a];
+      for (let k = 0; k < cs.length; k++) {
+        const ev = s * cs[k].value_usd - cs[k].offer_cost_usd;
+        if (ev > best) {
+          best = ev;
+          id = cs[k].campaign_id;
+        }
+      }
+      out[offset + a] = id;
+    }
+    return p.gateBits;
+  }
+
+  /** Distinct gate combinations seen so far. */
+  get combinations(): number {
+    return this.plans.size;
+  }
+}

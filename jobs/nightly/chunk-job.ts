@@ -13,7 +13,7 @@ import { ErrorCodes, PaydecideError } from '../../core/errors';
 import { FEATURE_COUNT, featureIndex } from '../../core/feature-registry';
 import { encodeRecords, modelTagOf, RECORD_FLAGS } from '../../core/score-record-codec';
 import type { ScoreStore } from '../../core/score-store';
-import { chooseCampaigns, type campaignsByAction } from '../../policy/best-campaign';
+import { CampaignPlanner, type campaignsByAction } from '../../policy/best-campaign';
 import type { OnnxScorer } from '../../models/onnx-scorer';
 import { computeSnapshot, readFeatureMatrix, writeSnapshotParquet, type SliceFiles } from '../features/feature-snapshot';
 import type { DuckDBInstance } from '@duckdb/node-api';
@@ -61,7 +61,6 @@ export interface ChunkDeps {
 
 const SCORE_BATCH = 65_536;
 const INACTIVE_FEATURE = featureIndex('pay_cnt_90d');
-const OPTOUT_CHANNELS = ['email', 'push', 'sms', 'in_app'] as const;
 
 export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<ChunkResult> {
   if (p.bucketHi <= p.bucketLo || p.bucketHi > p.buckets) {
@@ -107,19 +106,9 @@ export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<Ch
   const gates = new Uint8Array(m.n);
   const flags = new Uint8Array(m.n);
   const stats = emptyStats();
-  const optouts = { email: false, push: false, sms: false, in_app: false };
+  const planner = new CampaignPlanner(world.campaigns, p.asOf);
   for (let i = 0; i < m.n; i++) {
-    const bits = m.optoutBits[i];
-    for (let c = 0; c < OPTOUT_CHANNELS.length; c++) optouts[OPTOUT_CHANNELS[c]] = (bits & (1 << c)) !== 0;
-    const choice = chooseCampaigns(
-      world.campaigns,
-      { country: m.country[i], kycTier: m.kycTier[i], creditEligible: m.creditEligible[i] === 1, optouts },
-      p.asOf,
-      scores,
-      i * H,
-    );
-    for (let a = 0; a < H; a++) campaigns[i * H + a] = choice.campaigns[a];
-    gates[i] = choice.gateBits;
+    gates[i] = planner.choose(m.country[i], m.kycTier[i], m.creditEligible[i] === 1, m.optoutBits[i], scores, i * H, campaigns);
     if (m.x[i * FEATURE_COUNT + INACTIVE_FEATURE] === 0) {
       flags[i] = RECORD_FLAGS.NO_ACTIVITY;
       stats.inactive++;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../core/actions';
-import { campaignsByAction, chooseCampaigns, NO_CAMPAIGN } from '../../policy/best-campaign';
+import { CampaignPlanner, campaignsByAction, chooseCampaigns, NO_CAMPAIGN } from '../../policy/best-campaign';
 import type { Campaign, GateSubject } from '../../policy/campaign';
 import { failedGates, GATE_REASONS } from '../../policy/compliance-gates';
 
@@ -47,5 +47,44 @@ describe('best campaign per action', () => {
     expect(c.campaigns[ACTIONS.indexOf('cashback')]).not.toBe(12);
     expect(c.campaigns[ACTIONS.indexOf('installment_offer')]).toBe(NO_CAMPAIGN);
     expect(c.gateBits & (1 << ACTIONS.indexOf('installment_offer'))).toBe(0);
+  });
+  it('the batch planner chooses exactly what the per-user reference chooses', () => {
+    const more: Campaign[] = [base, cashA, cashB, cashGB];
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const countries = ['US', 'GB', 'DE', 'BR'];
+    const channels = ['email', 'push', 'sms', 'in_app'] as const;
+    for (let i = 0; i < 30; i++) {
+      more.push({
+        ...base,
+        campaign_id: 20 + i,
+        action: ACTIONS[Math.floor(rnd() * 5)],
+        channel: channels[Math.floor(rnd() * 4)],
+        countries: countries.filter(() => rnd() < 0.6).concat('US'),
+        min_kyc_tier: Math.floor(rnd() * 4),
+        requires_credit: rnd() < 0.3,
+        value_usd: Math.round(rnd() * 100),
+        offer_cost_usd: Math.round(rnd() * 10),
+        start_date: rnd() < 0.2 ? '2026-07-15' : '2026-01-01',
+      });
+    }
+    const byAll = campaignsByAction(more);
+    const planner = new CampaignPlanner(byAll, '2026-06-30');
+    const H = ACTIONS.length;
+    const n = 2000;
+    const sc = Float32Array.from({ length: n * H }, () => rnd());
+    const out = new Uint8Array(n * H);
+    for (let u = 0; u < n; u++) {
+      const country = countries[Math.floor(rnd() * 4)];
+      const kycTier = Math.floor(rnd() * 4);
+      const creditEligible = rnd() < 0.5;
+      const bits = Math.floor(rnd() * 16);
+      const optouts = { email: (bits & 1) !== 0, push: (bits & 2) !== 0, sms: (bits & 4) !== 0, in_app: (bits & 8) !== 0 };
+      const want = chooseCampaigns(byAll, { country, kycTier, creditEligible, optouts }, '2026-06-30', sc, u * H);
+      const gateBits = planner.choose(country, kycTier, creditEligible, bits, sc, u * H, out);
+      expect(gateBits).toBe(want.gateBits);
+      expect(Array.from(out.subarray(u * H, u * H + H))).toEqual(want.campaigns);
+    }
+    expect(planner.combinations).toBeLessThanOrEqual(4 * 4 * 2 * 16);
   });
 });
