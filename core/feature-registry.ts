@@ -108,6 +108,17 @@ const RECENCY: FeatureDef[] = [
   { name: 'days_since_first_payment', type: 'float', default: 0, description: 'days since the first payment in the 90-day window', source: 'payments', fresh: false },
 ];
 
+/**
+ * How the per-tile recency facts of sql/features/payment-tiles.sql become the recency features:
+ * the most recent event is the minimum over tiles of "days before as-of", the first the maximum.
+ */
+export const TILE_RECENCY: { feature: string; col: string; combine: 'min' | 'max' }[] = [
+  { feature: 'days_since_last_payment', col: 'last_pay_days', combine: 'min' },
+  { feature: 'days_since_last_decline', col: 'last_decline_days', combine: 'min' },
+  { feature: 'days_since_last_merchant', col: 'last_merchant_days', combine: 'min' },
+  { feature: 'days_since_first_payment', col: 'first_pay_days', combine: 'max' },
+];
+
 const EXPOSURE: FeatureDef[] = [
   { name: 'offers_7d', type: 'int', default: 0, description: 'offers shown (any campaign), last 7 days', source: 'decision_log', fresh: true },
   { name: 'offers_30d', type: 'int', default: 0, description: 'offers shown (any campaign), last 30 days', source: 'decision_log', fresh: false },

@@ -4,11 +4,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DuckDBConnection, DuckDBDataChunk } from '@duckdb/node-api';
-import { FEATURE_COUNT } from '../../core/feature-registry';
+import { ARRAY, DuckDBDataChunk, FLOAT, UINTEGER, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { FeatureMatrixBuilder } from '../../core/feature-assembly';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SET_HASH, FEATURES, TILE_AGGREGATES, TILE_RECENCY } from '../../core/feature-registry';
 import { ErrorCodes, PaydecideError } from '../../core/errors';
-import { fillTemplate, loadSql, runWithParams, sqlString, sqlStringList } from '../duckdb';
-import { featureArraySql, featureColumnsSql, windowColumnsSql } from './feature-sql';
+import { fillTemplate, loadSql, quoteIdent, runWithParams, sqlString, sqlStringList } from '../duckdb';
+import { forEachChunk, numericColumn, typedColumn, uint32Column, uint8Column } from '../duckdb-vectors';
 
 export interface SliceFiles {
   users: string[];
@@ -42,120 +43,182 @@ function firstLine(s: string): string {
   return s.split('\n')[0].slice(0, 400);
 }
 
-/**
- * Builds temp table `snapshot` (user_id, bucket, features…) for the slice. Point-in-time: every
- * query reads only rows strictly before `asOf`.
- */
-export async function computeSnapshot(conn: DuckDBConnection, files: SliceFiles, asOf: string, emptyFallback: Partial<SliceFiles> = {}): Promise<number> {
-  const frag = {
-    users: parquetScan(files.users),
-    payments: parquetScan(files.payments, emptyFallback.payments?.[0]),
-    decisions: parquetScan(files.decisions, emptyFallback.decisions?.[0]),
-    outcomes: parquetScan(files.outcomes, emptyFallback.outcomes?.[0]),
-    window_columns: windowColumnsSql(),
-    feature_columns: featureColumnsSql(),
-  };
-  const params = { as_of: asOf };
-  try {
-    for (const name of ['features/payment-tiles', 'features/payment-user', 'features/exposure', 'features/snapshot', 'features/gate-attributes']) {
-      await runWithParams(conn, fillTemplate(loadSql(name), frag), params);
-    }
-    const r = await conn.runAndReadAll('SELECT count(*)::BIGINT AS n FROM snapshot');
-    return Number(r.getRows()[0][0]);
-  } catch (e) {
-    throw asInputError(e);
-  }
-}
-
-/**
- * Writes the snapshot as Parquet under `<dir>/bucket=K/` (one file per bucket, named by `tag`
- * so reruns of a chunk overwrite their own files and nothing else).
- */
-export async function writeSnapshotParquet(conn: DuckDBConnection, dir: string, tag: string): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
-  await conn.run(
-    `COPY (SELECT * FROM snapshot ORDER BY bucket, user_id) TO ${sqlString(dir)}
-     (FORMAT parquet, PARTITION_BY (bucket), OVERWRITE_OR_IGNORE true, FILENAME_PATTERN ${sqlString(`${tag}_{i}`)})`,
-  );
-}
+const STATIC_FEATURES = FEATURES.filter((f) => f.source === 'users').map((f) => f.name);
+const EXPOSURE_FEATURES = FEATURES.filter((f) => f.source === 'decision_log' || f.source === 'outcomes').map((f) => f.name);
 
 export interface FeatureMatrix {
   n: number;
   userIds: string[];
   slots: Uint32Array;
+  buckets: Uint32Array;
   /** Gate attributes per user (not model inputs). */
   country: string[];
   kycTier: Uint8Array;
   creditEligible: Uint8Array;
   /** email = 1, push = 2, sms = 4, in_app = 8. */
   optoutBits: Uint8Array;
-  /** Row-major n × FEATURE_COUNT. */
+  /** Row-major n × FEATURE_COUNT, rows in (Redis slot, user id) order. */
   x: Float32Array;
 }
 
-/**
- * Reads the snapshot into typed arrays, ordered by Redis slot then user id: one FLOAT[F] array
- * column, whose chunk data is already row-major, copied with one `Float32Array.set` per chunk.
- */
-export async function readFeatureMatrix(conn: DuckDBConnection, slots: number): Promise<FeatureMatrix> {
-  const result = await conn.run(
-    `SELECT s.user_id, (md5_number_lower(s.user_id) % $slots::UBIGINT)::UINTEGER AS slot,
-            g.g_country, g.g_kyc_tier, g.g_credit_eligible, g.g_optout_bits, ${featureArraySql()} AS x
-     FROM snapshot s JOIN gate_attrs g USING (user_id) ORDER BY slot, s.user_id`,
-    { slots },
-  );
-  const chunks: DuckDBDataChunk[] = [];
-  let n = 0;
-  for (;;) {
-    const c = await result.fetchChunk();
-    if (!c || c.rowCount === 0) break;
-    chunks.push(c);
-    n += c.rowCount;
-  }
-  const x = new Float32Array(n * FEATURE_COUNT);
-  const slotArr = new Uint32Array(n);
-  const userIds: string[] = new Array(n);
-  const country: string[] = new Array(n);
-  const kycTier = new Uint8Array(n);
-  const creditEligible = new Uint8Array(n);
-  const optoutBits = new Uint8Array(n);
-  let off = 0;
-  for (const c of chunks) {
-    const rows = c.rowCount;
-    const idVec = c.getColumnVector(0);
-    const slotVec = c.getColumnVector(1);
-    const countryVec = c.getColumnVector(2);
-    const kycVec = c.getColumnVector(3);
-    const creditVec = c.getColumnVector(4);
-    const optVec = c.getColumnVector(5);
-    for (let i = 0; i < rows; i++) {
-      userIds[off + i] = idVec.getItem(i) as string;
-      slotArr[off + i] = slotVec.getItem(i) as number;
-      country[off + i] = countryVec.getItem(i) as string;
-      kycTier[off + i] = kycVec.getItem(i) as number;
-      creditEligible[off + i] = creditVec.getItem(i) ? 1 : 0;
-      optoutBits[off + i] = optVec.getItem(i) as number;
-    }
-    x.set(arrayChildData(c.getColumnVector(6), rows), off * FEATURE_COUNT);
-    off += rows;
-  }
-  return { n, userIds, slots: slotArr, country, kycTier, creditEligible, optoutBits, x };
+export interface SnapshotOptions {
+  /** Redis slot count (orders the rows by slot). @defaultValue 64 */
+  slots?: number;
+  /** Files whose schema stands in when the slice has no payments/decisions/outcomes. */
+  emptyFallback?: Partial<SliceFiles>;
+  /** Also leave the matrix in temp table `snapshot` (for Parquet and SQL joins). @defaultValue true */
+  table?: boolean;
+  /** Per-stage timings, for benchmarks. */
+  timings?: Record<string, number>;
 }
 
 /**
- * The Float32Array behind a FLOAT[F] array vector. `childData.items` is not in the public types
- * of @duckdb/node-api; when it is absent, fall back to per-item reads (slow but correct).
+ * Computes the serving feature matrix of a slice of users as of a date and leaves it in temp
+ * table `snapshot` (user_id, bucket, x FLOAT[F]) for the Parquet writer and training joins.
+ * SQL (sql/features/*.sql) computes narrow per-(user, tile) partials; core/feature-assembly.ts
+ * sums them into windows. Point-in-time: every query reads only rows strictly before `asOf`.
  */
-function arrayChildData(vec: unknown, rows: number): Float32Array {
-  const items = (vec as { childData?: { items?: unknown } }).childData?.items;
-  if (items instanceof Float32Array && items.length >= rows * FEATURE_COUNT) return items.subarray(0, rows * FEATURE_COUNT);
-  const out = new Float32Array(rows * FEATURE_COUNT);
-  const v = vec as { getItem(i: number): { items: number[] } | null };
-  for (let i = 0; i < rows; i++) {
-    const item = v.getItem(i);
-    if (item) out.set(item.items, i * FEATURE_COUNT);
+export async function computeSnapshot(conn: DuckDBConnection, files: SliceFiles, asOf: string, opts: SnapshotOptions = {}): Promise<FeatureMatrix> {
+  const fb = opts.emptyFallback ?? {};
+  const frag = {
+    users: parquetScan(files.users),
+    payments: parquetScan(files.payments, fb.payments?.[0]),
+    decisions: parquetScan(files.decisions, fb.decisions?.[0]),
+    outcomes: parquetScan(files.outcomes, fb.outcomes?.[0]),
+  };
+  const timings = opts.timings ?? {};
+  const lap = (name: string, t0: number) => (timings[name] = (timings[name] ?? 0) + (performance.now() - t0) / 1000);
+  try {
+    let t = performance.now();
+    await runWithParams(conn, fillTemplate(loadSql('features/users-static'), frag), { as_of: asOf, slots: opts.slots ?? 64 });
+    lap('sql_users', t);
+    t = performance.now();
+    const m = await readUsers(conn);
+    lap('read_users', t);
+    const b = new FeatureMatrixBuilder(m.n);
+    t = performance.now();
+    await forEachChunk(await conn.run(`SELECT ri, ${STATIC_FEATURES.map(quoteIdent).join(', ')} FROM user_static`), (c) => {
+      b.setFeatures(STATIC_FEATURES, STATIC_FEATURES.map((_, j) => numericColumn(c, j + 1)), uint32Column(c, 0));
+    });
+    lap('read_static', t);
+
+    t = performance.now();
+    await runWithParams(conn, fillTemplate(loadSql('features/payment-tiles'), frag), { as_of: asOf });
+    lap('sql_tiles', t);
+    t = performance.now();
+    const tileCols = [...TILE_AGGREGATES.map((a) => a.col), ...TILE_RECENCY.map((r) => r.col)];
+    await forEachChunk(await conn.run(`SELECT ri, tile, ${tileCols.map(quoteIdent).join(', ')} FROM pay_tiles`), (c) => {
+      const cols: Record<string, Float64Array> = {};
+      tileCols.forEach((name, j) => (cols[name] = numericColumn(c, j + 2)));
+      b.addPaymentTiles(uint32Column(c, 0), uint8Column(c, 1), cols);
+    });
+    lap('read_tiles', t);
+
+    t = performance.now();
+    await runWithParams(conn, fillTemplate(loadSql('features/payment-merchants'), frag), { as_of: asOf });
+    lap('sql_merchants', t);
+    await forEachChunk(await conn.run('SELECT ri, tile, merchants FROM pay_merchants'), (c) => {
+      b.addMerchantTiles(uint32Column(c, 0), uint8Column(c, 1), numericColumn(c, 2));
+    });
+
+    t = performance.now();
+    await runWithParams(conn, fillTemplate(loadSql('features/exposure'), frag), { as_of: asOf });
+    lap('sql_exposure', t);
+    await forEachChunk(await conn.run(`SELECT ri, ${EXPOSURE_FEATURES.map(quoteIdent).join(', ')} FROM exposure`), (c) => {
+      b.setFeatures(EXPOSURE_FEATURES, EXPOSURE_FEATURES.map((_, j) => numericColumn(c, j + 1)), uint32Column(c, 0));
+    });
+    t = performance.now();
+    m.x = b.finish();
+    lap('assemble', t);
+    if (opts.table !== false) {
+      t = performance.now();
+      await storeSnapshotTable(conn, m);
+      lap('snapshot_table', t);
+    }
+    return m;
+  } catch (e) {
+    throw asInputError(e);
   }
-  return out;
+}
+
+/** Reads user_static's per-user identity and gate attributes in row (ri) order. */
+async function readUsers(conn: DuckDBConnection): Promise<FeatureMatrix> {
+  const r = await conn.runAndReadAll('SELECT count(*)::UINTEGER FROM user_static');
+  const n = Number(r.getRows()[0][0]);
+  const m: FeatureMatrix = {
+    n,
+    userIds: new Array(n),
+    slots: new Uint32Array(n),
+    buckets: new Uint32Array(n),
+    country: new Array(n),
+    kycTier: new Uint8Array(n),
+    creditEligible: new Uint8Array(n),
+    optoutBits: new Uint8Array(n),
+    x: new Float32Array(0),
+  };
+  let off = 0;
+  const res = await conn.run(
+    'SELECT user_id, slot, bucket::UINTEGER, g_country, g_kyc_tier, g_credit_eligible::UTINYINT, g_optout_bits FROM user_static ORDER BY ri',
+  );
+  await forEachChunk(res, (c) => {
+    const rows = c.rowCount;
+    const idVec = c.getColumnVector(0);
+    const countryVec = c.getColumnVector(3);
+    for (let i = 0; i < rows; i++) {
+      m.userIds[off + i] = idVec.getItem(i) as string;
+      m.country[off + i] = countryVec.getItem(i) as string;
+    }
+    m.slots.set(typedColumn(c, 1), off);
+    m.buckets.set(typedColumn(c, 2), off);
+    m.kycTier.set(typedColumn(c, 4), off);
+    m.creditEligible.set(typedColumn(c, 5), off);
+    m.optoutBits.set(typedColumn(c, 6), off);
+    off += rows;
+  });
+  return m;
+}
+
+/**
+ * Puts the matrix into DuckDB as temp table `snapshot` (user_id, bucket, x FLOAT[F]) by filling
+ * data chunks' native buffers (one typed-array copy per 2,048 rows, no per-value calls for x).
+ */
+async function storeSnapshotTable(conn: DuckDBConnection, m: FeatureMatrix): Promise<void> {
+  await conn.run(`CREATE OR REPLACE TEMP TABLE snapshot (user_id VARCHAR, bucket UINTEGER, x FLOAT[${FEATURE_COUNT}])`);
+  const appender = await conn.createAppender('snapshot', 'main', 'temp');
+  try {
+    const types = [VARCHAR, UINTEGER, ARRAY(FLOAT, FEATURE_COUNT)];
+    const size = 2048;
+    for (let off = 0; off < m.n; off += size) {
+      const rows = Math.min(size, m.n - off);
+      const chunk = DuckDBDataChunk.create(types, rows);
+      const idVec = chunk.getColumnVector(0);
+      for (let i = 0; i < rows; i++) idVec.setItem(i, m.userIds[off + i]);
+      idVec.flush();
+      const bucketVec = chunk.getColumnVector(1) as unknown as { items: Uint32Array; flush(): void };
+      bucketVec.items.set(m.buckets.subarray(off, off + rows));
+      bucketVec.flush();
+      const xVec = chunk.getColumnVector(2) as unknown as { childData: { items: Float32Array }; flush(): void };
+      xVec.childData.items.set(m.x.subarray(off * FEATURE_COUNT, (off + rows) * FEATURE_COUNT));
+      xVec.flush();
+      appender.appendDataChunk(chunk);
+    }
+  } finally {
+    appender.closeSync();
+  }
+}
+
+/**
+ * Writes the snapshot as Parquet under `<dir>/bucket=K/` (one file per bucket, named by `tag`
+ * so reruns of a chunk overwrite their own files and nothing else). Features are one
+ * FLOAT[F] column `x` in registry order; the file's key-value metadata names them.
+ */
+export async function writeSnapshotParquet(conn: DuckDBConnection, dir: string, tag: string): Promise<void> {
+  fs.mkdirSync(dir, { recursive: true });
+  await conn.run(
+    `COPY snapshot TO ${sqlString(dir)}
+     (FORMAT parquet, PARTITION_BY (bucket), OVERWRITE_OR_IGNORE true, FILENAME_PATTERN ${sqlString(`${tag}_{i}`)},
+      KV_METADATA {feature_set_hash: ${sqlString(FEATURE_SET_HASH)}, feature_names: ${sqlString(FEATURE_NAMES.join(','))}})`,
+  );
 }
 
 /** Relative snapshot folder for a date inside the world folder. */

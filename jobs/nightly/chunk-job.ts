@@ -15,7 +15,7 @@ import { encodeRecords, modelTagOf, RECORD_FLAGS } from '../../core/score-record
 import type { ScoreStore } from '../../core/score-store';
 import { CampaignPlanner, type campaignsByAction } from '../../policy/best-campaign';
 import type { OnnxScorer } from '../../models/onnx-scorer';
-import { computeSnapshot, readFeatureMatrix, writeSnapshotParquet, type SliceFiles } from '../features/feature-snapshot';
+import { computeSnapshot, writeSnapshotParquet, type SliceFiles } from '../features/feature-snapshot';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { addScores, emptyStats, type ScoreStats } from './chunk-stats';
 import { sha256File } from '../world';
@@ -82,10 +82,8 @@ export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<Ch
   const conn = await deps.duck.connect();
   let m;
   try {
-    const rows = await computeSnapshot(conn, files, p.asOf, world.emptyFallback);
+    m = await computeSnapshot(conn, files, p.asOf, { slots: p.slots, emptyFallback: world.emptyFallback });
     await writeSnapshotParquet(conn, p.snapshotDir, `chunk${String(p.chunkIndex).padStart(5, '0')}`);
-    m = await readFeatureMatrix(conn, p.slots);
-    if (m.n !== rows) throw new PaydecideError(ErrorCodes.INPUT_SCHEMA, `chunk ${p.chunkIndex}: ${rows} snapshot rows but ${m.n} joined with user attributes`);
   } finally {
     conn.closeSync();
   }

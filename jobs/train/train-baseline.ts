@@ -18,7 +18,6 @@ import { OnnxScorer } from '../../models/onnx-scorer';
 import { saveModel, setCurrent, sha256Hex, type ModelManifest } from '../../models/registry';
 import { closeDuckDB, fillTemplate, loadSql, openDuckDB, type DuckOptions } from '../duckdb';
 import { asInputError, computeSnapshot, parquetScan } from '../features/feature-snapshot';
-import { featureArraySql } from '../features/feature-sql';
 import { readWorldManifest, worldFiles } from '../world';
 
 export interface TrainBaselineOptions {
@@ -52,7 +51,7 @@ interface TrainingSet {
 async function readTrainingSet(conn: DuckDBConnection): Promise<TrainingSet> {
   const res = await conn.run(
     `SELECT CASE t.action ${ACTIONS.map((a, i) => `WHEN '${a}' THEN ${i}`).join(' ')} END::UTINYINT AS a, t.label,
-            ${featureArraySql()} AS x
+            s.x
      FROM train_rows t JOIN snapshot s USING (user_id)
      ORDER BY t.decision_ts, t.decision_id`,
   );

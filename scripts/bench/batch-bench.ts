@@ -16,7 +16,7 @@ import { createLogger } from '../../core/logger';
 import { RECORD_BYTES } from '../../core/score-record-codec';
 import { slotCount } from '../../core/slot';
 import { closeDuckDB, openDuckDB, sqlString, sqlStringList } from '../../jobs/duckdb';
-import { computeSnapshot, readFeatureMatrix } from '../../jobs/features/feature-snapshot';
+import { computeSnapshot } from '../../jobs/features/feature-snapshot';
 import { runNightly, type NightlyResult } from '../../jobs/nightly/run-nightly';
 import { addDays, trainBaseline } from '../../jobs/train/train-baseline';
 import { generateWorld, readWorldManifest, worldFiles } from '../../jobs/world';
@@ -137,13 +137,13 @@ async function main() {
       outcomes: worldFiles(WORLD, world, 'outcomes'),
     };
     const d = await openDuckDB(duck);
-    t = performance.now();
-    await computeSnapshot(d.conn, files, DATE);
-    const duck_features_s = secs(t);
     const slots = slotCount(world.users, world.buckets, cfg.usersPerSlot);
+    const ft: Record<string, number> = {};
     t = performance.now();
-    const m = await readFeatureMatrix(d.conn, slots);
-    const read_matrix_s = secs(t);
+    const m = await computeSnapshot(d.conn, files, DATE, { slots, timings: ft });
+    const duck_features_s = secs(t);
+    const duck_sql_s = Object.entries(ft).filter(([k]) => k.startsWith('sql_')).reduce((a, [, v]) => a + v, 0);
+    say(`features of all users in one process: ${duck_features_s.toFixed(1)} s (${Object.entries(ft).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')})`);
     closeDuckDB(d);
     const model = await loadCurrent(MODELS);
     const scorer = await OnnxScorer.load(model.onnxBytes, { threads: cfg.ortThreads });
@@ -184,7 +184,7 @@ async function main() {
       ['whole nightly (full rebuild)', `${full.total_s.toFixed(1)} s`, `${Math.round(full.users / full.total_s).toLocaleString()} users/s`],
       ...full.stages.map((s): [string, string, string] => [`  ${s.name}`, `${s.wall_s.toFixed(2)} s`, s.wall_s > 0 ? `${Math.round(full.users / s.wall_s).toLocaleString()} users/s` : '']),
       ['nightly, next day (incremental)', `${inc.total_s.toFixed(1)} s`, `${Math.round(inc.users / inc.total_s).toLocaleString()} users/s`],
-      ['DuckDB feature query alone', `${duck_features_s.toFixed(1)} s`, `+ ${read_matrix_s.toFixed(2)} s into typed arrays`],
+      ['features alone, one process (SQL part)', `${duck_features_s.toFixed(1)} s`, `DuckDB SQL ${duck_sql_s.toFixed(1)} s, the rest typed-array assembly`],
       ['ONNX Runtime alone, same matrix', `${ort_s.toFixed(2)} s`, `${Math.round(m.n / ort_s).toLocaleString()} rows/s`],
       ['nightly publish', `${stage(full, 'publish').toFixed(2)} s`, `${Math.round(full.users / stage(full, 'publish')).toLocaleString()} users/s`],
       ['bare pipelined HSET ceiling', `${(m.n / ceiling.users_per_s).toFixed(2)} s`, `${Math.round(ceiling.users_per_s).toLocaleString()} users/s`],
@@ -210,6 +210,7 @@ async function main() {
       redis_ceiling_users_per_s: Math.round(ceiling.users_per_s),
       redis_bytes_per_user: Number(bytesPerUser.toFixed(1)),
       duckdb_features_alone_s: Number(duck_features_s.toFixed(2)),
+      duckdb_sql_alone_s: Number(duck_sql_s.toFixed(2)),
       ort_alone_rows_per_s: Math.round(m.n / ort_s),
       cpu_s_per_million: Number(cpuPerMillion.toFixed(1)),
       cost_per_million_usd: Number(costPerMillion.toFixed(4)),

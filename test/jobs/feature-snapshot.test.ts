@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURES } from '../../core/feature-registry';
-import { computeSnapshot, readFeatureMatrix } from '../../jobs/features/feature-snapshot';
+import { computeSnapshot } from '../../jobs/features/feature-snapshot';
 import { writeTinyWorld, type TinyPayment } from '../helpers/tiny-world';
 
 const AS_OF = '2026-06-30';
@@ -13,8 +13,7 @@ async function snapshot(files: Awaited<ReturnType<typeof writeTinyWorld>>['files
   const inst = await DuckDBInstance.create(':memory:');
   const conn = await inst.connect();
   try {
-    await computeSnapshot(conn, files, asOf);
-    const m = await readFeatureMatrix(conn, 64);
+    const m = await computeSnapshot(conn, files, asOf, { slots: 64 });
     const byUser = new Map<string, Record<string, number>>();
     m.userIds.forEach((u, i) => byUser.set(u, Object.fromEntries(FEATURE_NAMES.map((f, j) => [f, m.x[i * FEATURE_COUNT + j]]))));
     return { m, byUser };
