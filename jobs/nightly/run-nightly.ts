@@ -32,7 +32,7 @@ import { startWorkers } from './worker-runtime';
 export interface NightlyOptions {
   dataDir: string;
   asOf: string;
-  /** Concurrent chunk jobs in this process; 0 = only external `paydecide worker`s. @defaultValue 1 */
+  /** Concurrent chunk jobs in this process; 0 = only external `paydecide worker`s. @defaultValue 2 (one chunk's JavaScript overlaps another's DuckDB work) */
   workers?: number;
   /** Retrain the baseline model even if one is current. */
   train?: boolean;
@@ -224,7 +224,7 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
     o.onProgress?.({ stage: 'score', done, total: nChunks, users });
 
     const tBuild = performance.now();
-    if ((o.workers ?? 1) > 0) runtime = await startWorkers(cfg, redis, log, { concurrency: o.workers ?? 1 });
+    if ((o.workers ?? 2) > 0) runtime = await startWorkers(cfg, redis, log, { concurrency: o.workers ?? 2 });
     let result: FinalizeResult;
     try {
       result = (await parent.waitUntilFinished(events)) as FinalizeResult;
