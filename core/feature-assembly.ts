@@ -56,16 +56,6 @@ export class FeatureMatrixBuilder {
     }
   }
 
-  /** Sets one feature for rows `ri[k]` (or row k when `ri` is null) from `values[k]`. */
-  setFeature(name: string, values: NumericColumn, ri: Uint32Array | null = null): void {
-    const j = featureIndex(name);
-    const x = this.x;
-    for (let k = 0; k < values.length; k++) {
-      const v = values[k];
-      if (v === v) x[(ri === null ? k : ri[k]) * FEATURE_COUNT + j] = v;
-    }
-  }
-
   /**
    * Adds the payment tiles: one entry k per (user row ri[k], tile[k]) with the columns of
    * TILE_AGGREGATES and TILE_RECENCY. Tiles are disjoint in time, so each adds to every window

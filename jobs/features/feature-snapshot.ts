@@ -93,14 +93,8 @@ export async function computeSnapshot(conn: DuckDBConnection, files: SliceFiles,
     await runWithParams(conn, fillTemplate(loadSql('features/users-static'), frag), { as_of: asOf, slots: opts.slots ?? 64 });
     lap('sql_users', t);
     t = performance.now();
-    const m = await readUsers(conn);
+    const { m, b } = await readUsers(conn);
     lap('read_users', t);
-    const b = new FeatureMatrixBuilder(m.n);
-    t = performance.now();
-    await forEachChunk(await conn.run(`SELECT ri, ${STATIC_FEATURES.map(quoteIdent).join(', ')} FROM user_static`), (c) => {
-      b.setFeatures(STATIC_FEATURES, STATIC_FEATURES.map((_, j) => numericColumn(c, j + 1)), uint32Column(c, 0));
-    });
-    lap('read_static', t);
 
     t = performance.now();
     await runWithParams(conn, fillTemplate(loadSql('features/payment-tiles'), frag), { as_of: asOf });
@@ -141,8 +135,11 @@ export async function computeSnapshot(conn: DuckDBConnection, files: SliceFiles,
   }
 }
 
-/** Reads user_static's per-user identity and gate attributes in row (ri) order. */
-async function readUsers(conn: DuckDBConnection): Promise<FeatureMatrix> {
+/**
+ * Reads user_static in one pass: per-user identity and gate attributes in row (ri) order, and
+ * the static features into a new matrix builder.
+ */
+async function readUsers(conn: DuckDBConnection): Promise<{ m: FeatureMatrix; b: FeatureMatrixBuilder }> {
   const r = await conn.runAndReadAll('SELECT count(*)::UINTEGER FROM user_static');
   const n = Number(r.getRows()[0][0]);
   const m: FeatureMatrix = {
@@ -158,8 +155,11 @@ async function readUsers(conn: DuckDBConnection): Promise<FeatureMatrix> {
   };
   let off = 0;
   const res = await conn.run(
-    'SELECT user_id, slot, bucket::UINTEGER, g_country, g_kyc_tier, g_credit_eligible::UTINYINT, g_optout_bits FROM user_static ORDER BY ri',
+    `SELECT user_id, slot, bucket::UINTEGER, g_country, g_kyc_tier, g_credit_eligible::UTINYINT, g_optout_bits, ri,
+            ${STATIC_FEATURES.map(quoteIdent).join(', ')}
+     FROM user_static ORDER BY ri`,
   );
+  const b = new FeatureMatrixBuilder(n);
   await forEachChunk(res, (c) => {
     const rows = c.rowCount;
     const idVec = c.getColumnVector(0);
@@ -173,9 +173,10 @@ async function readUsers(conn: DuckDBConnection): Promise<FeatureMatrix> {
     m.kycTier.set(typedColumn(c, 4), off);
     m.creditEligible.set(typedColumn(c, 5), off);
     m.optoutBits.set(typedColumn(c, 6), off);
+    b.setFeatures(STATIC_FEATURES, STATIC_FEATURES.map((_, j) => numericColumn(c, j + 8)), uint32Column(c, 7));
     off += rows;
   });
-  return m;
+  return { m, b };
 }
 
 /**
