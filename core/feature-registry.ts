@@ -25,20 +25,25 @@ export const WINDOWS = [
   { name: '90d', days: 90, maxTile: 3 },
 ] as const;
 
-/** Per-tile aggregates computed in sql/features/payment-tiles.sql; summed (or maxed) per window. */
-export const TILE_AGGREGATES: { col: string; agg: 'sum' | 'max'; type: 'float' | 'int'; description: string }[] = [
+/**
+ * Per-tile payment aggregates (sql/features/payment-aggregates.sql) and how a window combines
+ * its tiles: `sum` adds them, `max` is the window maximum, `days` counts active days. `cents`
+ * aggregates are summed in integer cents (exact under the incremental night's add-and-expire)
+ * and divided by 100 for the feature.
+ */
+export const TILE_AGGREGATES: { col: string; agg: 'sum' | 'max' | 'days'; type: 'float' | 'int'; cents?: true; description: string }[] = [
   { col: 'pay_cnt', agg: 'sum', type: 'int', description: 'payment attempts' },
-  { col: 'pay_amt', agg: 'sum', type: 'float', description: 'amount in USD of payment attempts' },
-  { col: 'pay_amt_max', agg: 'max', type: 'float', description: 'largest payment in USD' },
+  { col: 'pay_amt', agg: 'sum', type: 'float', cents: true, description: 'amount in USD of payment attempts' },
+  { col: 'pay_amt_max', agg: 'max', type: 'float', cents: true, description: 'largest payment in USD' },
   { col: 'approved_cnt', agg: 'sum', type: 'int', description: 'approved payments' },
   { col: 'declined_cnt', agg: 'sum', type: 'int', description: 'declined payments' },
   { col: 'nsf_decline_cnt', agg: 'sum', type: 'int', description: 'declines for insufficient funds (code 51)' },
   { col: 'p2p_cnt', agg: 'sum', type: 'int', description: 'P2P transfers' },
   { col: 'billpay_cnt', agg: 'sum', type: 'int', description: 'bill payments' },
   { col: 'merchant_cnt', agg: 'sum', type: 'int', description: 'merchant checkouts' },
-  { col: 'p2p_amt', agg: 'sum', type: 'float', description: 'P2P amount in USD' },
-  { col: 'billpay_amt', agg: 'sum', type: 'float', description: 'bill pay amount in USD' },
-  { col: 'merchant_amt', agg: 'sum', type: 'float', description: 'merchant checkout amount in USD' },
+  { col: 'p2p_amt', agg: 'sum', type: 'float', cents: true, description: 'P2P amount in USD' },
+  { col: 'billpay_amt', agg: 'sum', type: 'float', cents: true, description: 'bill pay amount in USD' },
+  { col: 'merchant_amt', agg: 'sum', type: 'float', cents: true, description: 'merchant checkout amount in USD' },
   { col: 'card_cnt', agg: 'sum', type: 'int', description: 'payments by card' },
   { col: 'bank_cnt', agg: 'sum', type: 'int', description: 'payments by bank transfer' },
   { col: 'wallet_cnt', agg: 'sum', type: 'int', description: 'payments by wallet' },
@@ -53,7 +58,7 @@ export const TILE_AGGREGATES: { col: string; agg: 'sum' | 'max'; type: 'float' |
   { col: 'mcc_risky_cnt', agg: 'sum', type: 'int', description: 'gambling and quasi-cash (MCC 7995, 6051)' },
   { col: 'large_cnt', agg: 'sum', type: 'int', description: 'payments of USD 200 or more' },
   { col: 'small_cnt', agg: 'sum', type: 'int', description: 'payments under USD 10' },
-  { col: 'active_days', agg: 'sum', type: 'int', description: 'days with at least one payment' },
+  { col: 'active_days', agg: 'days', type: 'int', description: 'days with at least one payment' },
 ];
 
 /** Ratios per window, from the window's sums (0 when the denominator is 0). */
@@ -105,19 +110,22 @@ const RECENCY: FeatureDef[] = [
   { name: 'days_since_last_payment', type: 'float', default: 91, description: 'days since the last payment attempt (91 = none in 90 days)', source: 'payments', fresh: true },
   { name: 'days_since_last_decline', type: 'float', default: 91, description: 'days since the last decline', source: 'payments', fresh: true },
   { name: 'days_since_last_merchant', type: 'float', default: 91, description: 'days since the last merchant checkout', source: 'payments', fresh: true },
-  { name: 'days_since_first_payment', type: 'float', default: 0, description: 'days since the first payment in the 90-day window', source: 'payments', fresh: false },
+  { name: 'days_since_first_payment', type: 'int', default: 0, description: 'whole days from the first day with a payment in the 90-day window to the as-of date (1 = yesterday)', source: 'payments', fresh: false },
 ];
 
 /**
- * How the per-tile recency facts of sql/features/payment-tiles.sql become the recency features:
- * the most recent event is the minimum over tiles of "days before as-of", the first the maximum.
+ * The recency facts behind the "days since the last …" features, as timestamps in microseconds
+ * since the epoch (sql/features/payment-aggregates.sql): the latest such payment in the 90-day
+ * window; the feature is the days from it to the as-of date. (`days_since_first_payment` counts
+ * whole days from the active-day mask: a first payment that leaves the window is replaced by the
+ * next active day without reading payments again.)
  */
-export const TILE_RECENCY: { feature: string; col: string; combine: 'min' | 'max' }[] = [
-  { feature: 'days_since_last_payment', col: 'last_pay_days', combine: 'min' },
-  { feature: 'days_since_last_decline', col: 'last_decline_days', combine: 'min' },
-  { feature: 'days_since_last_merchant', col: 'last_merchant_days', combine: 'min' },
-  { feature: 'days_since_first_payment', col: 'first_pay_days', combine: 'max' },
+export const PAYMENT_RECENCY: { feature: string; col: string }[] = [
+  { feature: 'days_since_last_payment', col: 'last_pay_us' },
+  { feature: 'days_since_last_decline', col: 'last_decline_us' },
+  { feature: 'days_since_last_merchant', col: 'last_merchant_us' },
 ];
+export const FIRST_PAYMENT_FEATURE = 'days_since_first_payment';
 
 const EXPOSURE: FeatureDef[] = [
   { name: 'offers_7d', type: 'int', default: 0, description: 'offers shown (any campaign), last 7 days', source: 'decision_log', fresh: true },

@@ -12,8 +12,9 @@ export function registerNightly(program: Command, ctx: CliContext): void {
     .requiredOption('--date <YYYY-MM-DD>', 'as-of date of the features', dateFlag('--date'))
     .option('--workers <k>', 'concurrent chunk jobs in this process (0 = only external `paydecide worker`s); 2 lets one chunk\'s JavaScript run while another\'s DuckDB query does', intFlag('--workers', 0, 64), 2)
     .option('--train', 'retrain the baseline model first even if one is current')
+    .option('--full', "rebuild the payment features from 90 days of payments instead of moving the previous night's state on by a day")
     .option('--json', 'print the result as JSON')
-    .action(async (o: { data: string; date: string; workers: number; train?: boolean; json?: boolean }) => {
+    .action(async (o: { data: string; date: string; workers: number; train?: boolean; full?: boolean; json?: boolean }) => {
       const cfg = ctx.config();
       const log = ctx.logger();
       const bar = createProgress('nightly', 'chunks', log);
@@ -22,6 +23,7 @@ export function registerNightly(program: Command, ctx: CliContext): void {
         asOf: o.date,
         workers: o.workers,
         train: o.train,
+        full: o.full,
         logger: log,
         onProgress: (p) => bar.update(p.done, p.total, p.users),
       }).finally(() => bar.stop());
@@ -32,6 +34,7 @@ export function registerNightly(program: Command, ctx: CliContext): void {
       const lines = [
         `published version ${r.version}${r.resumed ? ' (resumed)' : ''}: ${r.users} users, model ${r.modelVersion}, previous live ${r.previousLive ?? '-'}`,
         `redis ~${(r.redisBytes / 1e6).toFixed(1)} MB (${(r.redisBytes / Math.max(1, r.users)).toFixed(1)} bytes/user), ${r.chunks} chunks, ${r.total_s.toFixed(1)} s wall, ${r.cpu_s.toFixed(1)} CPU-s in this process`,
+        `payment features: ${r.featureModes.incremental} chunks moved on from yesterday's state, ${r.featureModes.full} rebuilt from 90 days${r.featureModes.fullReasons.length ? ` (${r.featureModes.fullReasons[0]})` : ''}`,
         `stages: ${r.stages.map((s) => `${s.name} ${s.wall_s.toFixed(2)}s`).join(', ')}`,
         `checks: ${r.checks.map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'}`).join(', ')}`,
       ];

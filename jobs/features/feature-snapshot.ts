@@ -1,15 +1,18 @@
 /**
- * Computes the serving feature snapshot of one slice of users as of a date (sql/features/*),
- * writes it as Parquet partitioned by bucket, and reads it into typed arrays for scoring.
+ * Computes the serving feature snapshot of one slice of users as of a date (sql/features/*) into
+ * typed arrays for scoring (snapshot-parquet.ts writes it as Parquet partitioned by bucket).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { ARRAY, DuckDBDataChunk, FLOAT, UINTEGER, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
 import { FeatureMatrixBuilder } from '../../core/feature-assembly';
-import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SET_HASH, FEATURES, TILE_AGGREGATES, TILE_RECENCY } from '../../core/feature-registry';
+import { FEATURE_COUNT, FEATURES } from '../../core/feature-registry';
+import type { PaymentState } from '../../core/payment-state';
+import { advancePaymentState, fullPaymentState } from './payment-state-sql';
+import type { StoredState } from './payment-state-file';
 import { ErrorCodes, PaydecideError } from '../../core/errors';
+import { addDays } from '../../core/dates';
 import { fillTemplate, loadSql, quoteIdent, runWithParams, sqlString, sqlStringList } from '../duckdb';
-import { forEachChunk, numericColumn, typedColumn, uint32Column, uint8Column } from '../duckdb-vectors';
+import { forEachChunk, numericColumn, typedColumn, uint32Column } from '../duckdb-vectors';
 
 export interface SliceFiles {
   users: string[];
@@ -59,6 +62,14 @@ export interface FeatureMatrix {
   optoutBits: Uint8Array;
   /** Row-major n × FEATURE_COUNT, rows in (Redis slot, user id) order. */
   x: Float32Array;
+  /** The payment state behind the windowed payment features, for the next night. */
+  payment: PaymentState;
+  /** How the payment state was made: from the 90-day window, or moved on from the previous night's. */
+  mode: 'full' | 'incremental';
+  /** Why a previous state was given but not used. */
+  fullReason?: string;
+  /** Incremental nights: users whose window maxima or first payment were recomputed. */
+  recomputed?: number;
 }
 
 export interface SnapshotOptions {
@@ -70,6 +81,8 @@ export interface SnapshotOptions {
   table?: boolean;
   /** Per-stage timings, for benchmarks. */
   timings?: Record<string, number>;
+  /** The previous night's payment state of the same slice: used when it is as of the day before. */
+  prev?: StoredState;
 }
 
 /**
@@ -96,24 +109,22 @@ export async function computeSnapshot(conn: DuckDBConnection, files: SliceFiles,
     const { m, b } = await readUsers(conn);
     lap('read_users', t);
 
+    const pay = { payments: frag.payments };
+    const usable = opts.prev ? prevUsable(opts.prev, asOf) : undefined;
+    if (opts.prev && usable === null) {
+      const prev = opts.prev;
+      const st = prev.userIds.length === m.n && prev.userIds.every((id, i) => id === m.userIds[i]) ? prev.state : prev.state.remap(m.n, rowMap(prev.userIds, m.userIds));
+      const r = await advancePaymentState(conn, pay, asOf, st, lap);
+      m.payment = r.state;
+      m.mode = 'incremental';
+      m.recomputed = r.recomputed;
+    } else {
+      m.payment = await fullPaymentState(conn, pay, asOf, m.n, lap);
+      if (usable) m.fullReason = usable;
+    }
     t = performance.now();
-    await runWithParams(conn, fillTemplate(loadSql('features/payment-tiles'), frag), { as_of: asOf });
-    lap('sql_tiles', t);
-    t = performance.now();
-    const tileCols = [...TILE_AGGREGATES.map((a) => a.col), ...TILE_RECENCY.map((r) => r.col)];
-    await forEachChunk(await conn.run(`SELECT ri, tile, ${tileCols.map(quoteIdent).join(', ')} FROM pay_tiles`), (c) => {
-      const cols: Record<string, Float64Array> = {};
-      tileCols.forEach((name, j) => (cols[name] = numericColumn(c, j + 2)));
-      b.addPaymentTiles(uint32Column(c, 0), uint8Column(c, 1), cols);
-    });
-    lap('read_tiles', t);
-
-    t = performance.now();
-    await runWithParams(conn, fillTemplate(loadSql('features/payment-merchants'), frag), { as_of: asOf });
-    lap('sql_merchants', t);
-    await forEachChunk(await conn.run('SELECT ri, tile, merchants FROM pay_merchants'), (c) => {
-      b.addMerchantTiles(uint32Column(c, 0), uint8Column(c, 1), numericColumn(c, 2));
-    });
+    b.addPaymentState(m.payment);
+    lap('assemble', t);
 
     t = performance.now();
     await runWithParams(conn, fillTemplate(loadSql('features/exposure'), frag), { as_of: asOf });
@@ -135,6 +146,19 @@ export async function computeSnapshot(conn: DuckDBConnection, files: SliceFiles,
   }
 }
 
+/** Null when the previous state can be moved on to `asOf`, else why not. */
+function prevUsable(prev: StoredState, asOf: string): string | null {
+  const want = addDays(asOf, -1);
+  return prev.asOf === want ? null : `the stored payment state is as of ${prev.asOf}, not ${want}`;
+}
+
+/** Old row -> new row of the same user id (-1 = gone). */
+function rowMap(oldIds: string[], newIds: string[]): Int32Array {
+  const at = new Map<string, number>();
+  newIds.forEach((id, i) => at.set(id, i));
+  return Int32Array.from(oldIds, (id) => at.get(id) ?? -1);
+}
+
 /**
  * Reads user_static in one pass: per-user identity and gate attributes in row (ri) order, and
  * the static features into a new matrix builder.
@@ -152,6 +176,8 @@ async function readUsers(conn: DuckDBConnection): Promise<{ m: FeatureMatrix; b:
     creditEligible: new Uint8Array(n),
     optoutBits: new Uint8Array(n),
     x: new Float32Array(0),
+    payment: undefined as unknown as PaymentState,
+    mode: 'full',
   };
   let off = 0;
   const res = await conn.run(
@@ -206,20 +232,6 @@ async function storeSnapshotTable(conn: DuckDBConnection, m: FeatureMatrix): Pro
   } finally {
     appender.closeSync();
   }
-}
-
-/**
- * Writes the snapshot as Parquet under `<dir>/bucket=K/` (one file per bucket, named by `tag`
- * so reruns of a chunk overwrite their own files and nothing else). Features are one
- * FLOAT[F] column `x` in registry order; the file's key-value metadata names them.
- */
-export async function writeSnapshotParquet(conn: DuckDBConnection, dir: string, tag: string): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
-  await conn.run(
-    `COPY snapshot TO ${sqlString(dir)}
-     (FORMAT parquet, PARTITION_BY (bucket), OVERWRITE_OR_IGNORE true, FILENAME_PATTERN ${sqlString(`${tag}_{i}`)},
-      KV_METADATA {feature_set_hash: ${sqlString(FEATURE_SET_HASH)}, feature_names: ${sqlString(FEATURE_NAMES.join(','))}})`,
-  );
 }
 
 /** Relative snapshot folder for a date inside the world folder. */

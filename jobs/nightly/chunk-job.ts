@@ -15,10 +15,13 @@ import { encodeRecords, modelTagOf, RECORD_FLAGS } from '../../core/score-record
 import type { ScoreStore } from '../../core/score-store';
 import { CampaignPlanner, type campaignsByAction } from '../../policy/best-campaign';
 import type { OnnxScorer } from '../../models/onnx-scorer';
-import { computeSnapshot, writeSnapshotParquet, type SliceFiles } from '../features/feature-snapshot';
+import { computeSnapshot, type SliceFiles } from '../features/feature-snapshot';
+import { writeSnapshotParquet } from '../features/snapshot-parquet';
 import type { DuckDBInstance } from '@duckdb/node-api';
 import { addScores, emptyStats, type ScoreStats } from './chunk-stats';
 import { sha256File } from '../world';
+import { addDays } from '../../core/dates';
+import { pruneStateFiles, readStateFile, stateFile, writeStateFile, type StoredState } from '../features/payment-state-file';
 
 export const chunkPayloadSchema = z.object({
   version: z.string().min(1),
@@ -31,6 +34,8 @@ export const chunkPayloadSchema = z.object({
   bucketHi: z.number().int().min(1),
   slots: z.number().int().min(1),
   modelVersion: z.string().min(1),
+  /** Move the previous night's payment state forward when there is one (else rebuild from 90 days). @defaultValue true */
+  incremental: z.boolean().optional(),
 });
 export type ChunkPayload = z.infer<typeof chunkPayloadSchema>;
 
@@ -40,6 +45,10 @@ export interface ChunkResult {
   bytes: number;
   modelVersion: string;
   stats: ScoreStats;
+  /** How the payment features were made: moved on from the previous night's state, or rebuilt. */
+  featureMode: 'full' | 'incremental';
+  /** Why a full rebuild, when incremental was asked for. */
+  fullReason?: string;
   timings: { verify_s: number; features_s: number; scoring_s: number; policy_s: number; publish_s: number };
 }
 
@@ -80,13 +89,31 @@ export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<Ch
   const t1 = performance.now();
 
   const conn = await deps.duck.connect();
+  const stFile = stateFile(p.dataDir, p.bucketLo, p.bucketHi, p.asOf);
+  const prevFile = stateFile(p.dataDir, p.bucketLo, p.bucketHi, addDays(p.asOf, -1));
+  let prev: StoredState | undefined;
+  const incremental = p.incremental !== false;
+  let fullReason: string | undefined = incremental ? undefined : 'a full rebuild was asked for';
+  if (incremental && fs.existsSync(prevFile)) {
+    try {
+      prev = readStateFile(prevFile);
+    } catch (e) {
+      fullReason = `previous payment state unusable: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  } else if (incremental) {
+    fullReason = `no payment state of ${addDays(p.asOf, -1)} for buckets ${p.bucketLo}-${p.bucketHi}`;
+  }
   let m;
   try {
-    m = await computeSnapshot(conn, files, p.asOf, { slots: p.slots, emptyFallback: world.emptyFallback });
-    await writeSnapshotParquet(conn, p.snapshotDir, `chunk${String(p.chunkIndex).padStart(5, '0')}`);
+    m = await computeSnapshot(conn, files, p.asOf, { slots: p.slots, emptyFallback: world.emptyFallback, prev, table: false });
   } finally {
     conn.closeSync();
   }
+  writeSnapshotParquet(p.snapshotDir, `chunk${String(p.chunkIndex).padStart(5, '0')}`, m);
+  // The state for tomorrow; the day before stays (a rerun of this night needs it), older go.
+  writeStateFile(stFile, { state: m.payment, userIds: m.userIds, asOf: p.asOf });
+  pruneStateFiles(stFile, addDays(p.asOf, -1));
+  fullReason = m.fullReason ?? fullReason;
   await deps.progress?.({ stage: 'features', users: m.n });
   const t2 = performance.now();
 
@@ -126,6 +153,8 @@ export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<Ch
     bytes,
     modelVersion: p.modelVersion,
     stats,
+    featureMode: m.mode,
+    ...(m.mode === 'full' && fullReason ? { fullReason } : {}),
     timings: {
       verify_s: (t1 - t0) / 1000,
       features_s: (t2 - t1) / 1000,

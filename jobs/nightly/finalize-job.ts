@@ -29,6 +29,8 @@ export interface FinalizeResult {
   stats: ScoreStats;
   /** Sum over chunks of each stage's wall seconds (chunks may run in parallel on many workers). */
   stageSeconds: Record<string, number>;
+  /** Chunks whose payment features were moved on from the previous night, and those rebuilt (with why). */
+  featureModes: { incremental: number; full: number; fullReasons: string[] };
   retired: string[];
 }
 
@@ -70,5 +72,10 @@ export async function processFinalize(
     // Nothing of a rejected version stays behind; the run record keeps the checks.
     await store.deleteVersion(p.version);
   }
-  return { ok: result.ok, version: p.version, previousLive: live, users: published, bytes, checks: result.checks, stats, stageSeconds, retired };
+  const featureModes = {
+    incremental: childValues.filter((c) => c.featureMode === 'incremental').length,
+    full: childValues.filter((c) => c.featureMode !== 'incremental').length,
+    fullReasons: [...new Set(childValues.flatMap((c) => (c.fullReason ? [c.fullReason] : [])))].slice(0, 5),
+  };
+  return { ok: result.ok, version: p.version, previousLive: live, users: published, bytes, checks: result.checks, stats, stageSeconds, featureModes, retired };
 }

@@ -36,6 +36,8 @@ export interface NightlyOptions {
   workers?: number;
   /** Retrain the baseline model even if one is current. */
   train?: boolean;
+  /** Rebuild the payment features from 90 days of payments even where yesterday's state could be moved on. */
+  full?: boolean;
   logger: Logger;
   onProgress?(p: { stage: string; done: number; total: number; users: number }): void;
 }
@@ -56,6 +58,8 @@ export interface NightlyResult {
   redisBytes: number;
   checks: FinalizeResult['checks'];
   stages: StageTiming[];
+  /** Chunks moved on from the previous night's payment state, and chunks rebuilt in full (with why). */
+  featureModes: FinalizeResult['featureModes'];
   total_s: number;
   cpu_s: number;
   retired: string[];
@@ -185,6 +189,7 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
           bucketHi: Math.min(world.buckets, (i + 1) * chunkSize),
           slots,
           modelVersion: manifest.version,
+          incremental: !o.full,
         };
         return {
           name: CHUNK_JOB,
@@ -261,6 +266,7 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
       redisBytes,
       checks: result.checks,
       stages,
+      featureModes: result.featureModes,
       total_s,
       cpu_s: (cpu.user + cpu.system) / 1e6,
       retired: result.retired,

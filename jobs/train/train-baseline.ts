@@ -4,6 +4,7 @@
  * (point-in-time), exported as one ONNX graph with a head per action, checked in ONNX Runtime
  * against the trainer's own predictions, and saved to the model registry as current.
  */
+import { addDays } from '../../core/dates';
 import { createHash } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ACTIONS } from '../../core/actions';
@@ -35,11 +36,7 @@ export interface TrainBaselineOptions {
   maxRowsPerHead?: number;
 }
 
-export function addDays(date: string, days: number): string {
-  const d = new Date(`${date}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + days);
-  return d.toISOString().slice(0, 10);
-}
+export { addDays };
 
 interface TrainingSet {
   n: number;
@@ -161,7 +158,8 @@ export async function trainBaseline(o: TrainBaselineOptions): Promise<ModelManif
   }
 
   const dataHash = createHash('sha256').update(JSON.stringify(world.sha256)).update(o.asOf).digest('hex').slice(0, 16);
-  const version = `lr-${o.asOf}-${dataHash.slice(0, 8)}`;
+  // same data, date and feature list give the same version (and the same model)
+  const version = `lr-${o.asOf}-${createHash('sha256').update(dataHash).update(FEATURE_SET_HASH).digest('hex').slice(0, 8)}`;
   const heads = stackHeads(models, [...ACTIONS]);
   const onnxBytes = exportLinearSigmoidOnnx(heads, { modelVersion: version, featureSetHash: FEATURE_SET_HASH });
 
@@ -197,7 +195,7 @@ export async function trainBaseline(o: TrainBaselineOptions): Promise<ModelManif
   try {
     await saveModel(o.modelsDir, manifest, onnxBytes);
   } catch (e) {
-    // Same data and date give the same version: an existing one is the same model.
+    // Same data, date and feature list give the same version: an existing one is the same model.
     if (!(e instanceof PaydecideError && /exist/i.test(e.message))) throw e;
   }
   await setCurrent(o.modelsDir, version);

@@ -49,7 +49,7 @@ beforeAll(async () => {
     const res = await conn.runAndReadAll(
       `SELECT user_id, ${cols.join(', ')},
               epoch(TIMESTAMP '${AS_OF}' - max(ts)) / 86400.0 AS days_since_last_payment,
-              epoch(TIMESTAMP '${AS_OF}' - min(ts)) / 86400.0 AS days_since_first_payment
+              date_diff('day', min(ts)::DATE, DATE '${AS_OF}') AS days_since_first_payment
        FROM read_parquet(${sqlStringList(files.payments)})
        WHERE ts >= TIMESTAMP '${AS_OF}' - INTERVAL 90 DAY AND ts < TIMESTAMP '${AS_OF}'
        GROUP BY user_id`,

@@ -17,6 +17,7 @@ import { ScoreStore } from '../../core/score-store';
 import { slotCount } from '../../core/slot';
 import { snapshotDirFor, processChunk, type ChunkPayload } from '../../jobs/nightly/chunk-job';
 import { runNightly } from '../../jobs/nightly/run-nightly';
+import { stateFile } from '../../jobs/features/payment-state-file';
 import { createChunkContext } from '../../jobs/nightly/worker-runtime';
 import { generateWorld, readWorldManifest } from '../../jobs/world';
 import { dropPrefix, dumpPrefix, keysUnder, REDIS_URL, testPrefix } from '../helpers/redis-prefix';
@@ -139,6 +140,33 @@ describe('nightly', () => {
     expect([...after.keys()]).toEqual([...before.keys()]);
     expect([...after.entries()]).toEqual([...before.entries()]);
   });
+});
+
+describe('the next night', () => {
+  it("moves every chunk's payment state on by a day and publishes what a full rebuild publishes", async () => {
+    const copy = path.join(tmp, 'world-next');
+    fs.cpSync(world, copy, { recursive: true });
+    const next = '2026-07-01';
+    await generateWorld({ out: copy, users: USERS, days: 90, date: next, seed: 7, buckets: 8, duck: { threads: 2, memory: '2GB' } });
+    const pInc = testPrefix('inc');
+    const pFull = testPrefix('full');
+    await runNightly(cfgFor(pInc), { dataDir: copy, asOf: DATE, full: true, logger: log });
+    const inc = await runNightly(cfgFor(pInc), { dataDir: copy, asOf: next, logger: log });
+    expect(inc.featureModes).toMatchObject({ incremental: inc.chunks, full: 0 });
+    const full = await runNightly(cfgFor(pFull), { dataDir: copy, asOf: next, full: true, logger: log });
+    expect(full.featureModes).toMatchObject({ incremental: 0, full: full.chunks, fullReasons: ['a full rebuild was asked for'] });
+    expect(inc.users).toBe(full.users);
+    const a = new ScoreStore(redis, pInc);
+    const b = new ScoreStore(redis, pFull);
+    for (let u = 0; u < USERS; u += 7) {
+      const ra = await a.readRecord(String(u));
+      const rb = await b.readRecord(String(u));
+      expect(ra?.record.equals(rb!.record), `user ${u}`).toBe(true);
+    }
+    // yesterday's state stays for a rerun, older ones go; today's is there for tomorrow
+    const dir = path.dirname(stateFile(copy, 0, 2, next));
+    expect(fs.readdirSync(dir).sort()).toEqual([`as_of=${DATE}.bin`, `as_of=${next}.bin`]);
+  }, 180_000);
 });
 
 describe('a worker killed mid-run', () => {
