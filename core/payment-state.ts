@@ -142,9 +142,8 @@ export class PaymentState {
 
   /**
    * The same state over another row order: `newRow[i]` is the new row of old row i (-1 = the
-   * user is gone). Rows without an old row start empty (a user who signed up since). The map
-   * must keep the old rows' relative order (rows are ordered by (slot, hash), so it does), which
-   * keeps the pairs sorted.
+   * user is gone). Rows without an old row start empty (a user who signed up since). Any
+   * permutation works (a changed slot count reorders rows); the pairs are re-sorted if needed.
    */
   remap(newN: number, newRow: Int32Array): PaymentState {
     if (newRow.length !== this.n) throw new Error(`row map has ${newRow.length} entries for ${this.n} rows`);
@@ -163,18 +162,31 @@ export class PaymentState {
     const p = this.pairs;
     const q = emptyPairs(p.length);
     let o = 0;
-    let last = -1;
+    let sorted = true;
     for (let i = 0; i < p.length; i++) {
       const j = newRow[p.ri[i]];
       if (j < 0) continue;
-      if (j < last) throw new Error('row map does not keep the rows in order');
-      last = j;
+      if (o > 0 && j < q.ri[o - 1]) sorted = false;
       q.ri[o] = j;
       q.mh[o] = p.mh[i];
       q.ml[o] = p.ml[i];
       q.day[o++] = p.day[i];
     }
     q.length = o;
+    // Rows keep their relative order unless the slot count changed: then re-sort the pairs.
+    if (!sorted) {
+      const idx = Uint32Array.from({ length: o }, (_, i) => i).sort((a, b) => cmpPair(q, a, q, b));
+      const r = emptyPairs(o);
+      r.length = o;
+      for (let k = 0; k < o; k++) {
+        r.ri[k] = q.ri[idx[k]];
+        r.mh[k] = q.mh[idx[k]];
+        r.ml[k] = q.ml[idx[k]];
+        r.day[k] = q.day[idx[k]];
+      }
+      st.pairs = r;
+      return st;
+    }
     st.pairs = q;
     return st;
   }

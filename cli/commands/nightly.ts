@@ -10,7 +10,7 @@ export function registerNightly(program: Command, ctx: CliContext): void {
     .description('features → scoring → publish → validate → flip, as a BullMQ flow with one child job per bucket range')
     .requiredOption('--data <dir>', 'world folder (from `paydecide gen`)')
     .requiredOption('--date <YYYY-MM-DD>', 'as-of date of the features', dateFlag('--date'))
-    .option('--workers <k>', 'concurrent chunk jobs in this process (0 = only external `paydecide worker`s); 2 lets one chunk\'s JavaScript run while another\'s DuckDB query does', intFlag('--workers', 0, 64), 2)
+    .option('--workers <k>', 'concurrent chunk jobs in this process, one worker thread each (0 = only external `paydecide worker`s)', intFlag('--workers', 0, 64), 2)
     .option('--train', 'retrain the baseline model first even if one is current')
     .option('--full', "rebuild the payment features from 90 days of payments instead of moving the previous night's state on by a day")
     .option('--json', 'print the result as JSON')

@@ -8,7 +8,7 @@ export function registerWorker(program: Command, ctx: CliContext): void {
   program
     .command('worker')
     .description('join running nightlies of this PAYDECIDE_PREFIX from this process or machine (runs until SIGINT/SIGTERM)')
-    .option('--concurrency <k>', 'chunk jobs at once (2 overlaps one chunk\'s JavaScript with another\'s DuckDB work)', intFlag('--concurrency', 1, 64), 2)
+    .option('--concurrency <k>', 'chunk jobs at once, one worker thread each', intFlag('--concurrency', 1, 64), 2)
     .action(async (o: { concurrency: number }) => {
       const cfg = ctx.config();
       const log = ctx.logger();

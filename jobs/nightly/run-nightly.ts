@@ -32,7 +32,7 @@ import { startWorkers } from './worker-runtime';
 export interface NightlyOptions {
   dataDir: string;
   asOf: string;
-  /** Concurrent chunk jobs in this process; 0 = only external `paydecide worker`s. @defaultValue 2 (one chunk's JavaScript overlaps another's DuckDB work) */
+  /** Concurrent chunk jobs in this process, one worker thread each; 0 = only external `paydecide worker`s. @defaultValue 2 */
   workers?: number;
   /** Retrain the baseline model even if one is current. */
   train?: boolean;

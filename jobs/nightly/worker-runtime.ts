@@ -16,7 +16,8 @@ import { campaignsByAction } from '../../policy/best-campaign';
 import { openDuckDB } from '../duckdb';
 import { readWorldManifest, worldFiles } from '../world';
 import { loadCampaigns } from './load-campaigns';
-import { chunkPayloadSchema, processChunk, type ChunkDeps, type ChunkResult } from './chunk-job';
+import { chunkPayloadSchema, processChunk, type ChunkDeps, type ChunkPayload, type ChunkResult } from './chunk-job';
+import { ChunkThreadPool } from './chunk-thread-pool';
 import { finalizePayloadSchema, processFinalize, type FinalizeResult } from './finalize-job';
 import { bullPrefix, CHUNK_QUEUE, FINALIZE_QUEUE } from './queues';
 
@@ -81,10 +82,24 @@ export async function createChunkContext(cfg: Config, store: ScoreStore): Promis
   };
 }
 
-export async function startWorkers(cfg: Config, redis: Redis, log: Logger, opts: { concurrency?: number } = {}): Promise<WorkerRuntime> {
+export interface WorkerOptions {
+  /** Chunk jobs at once. @defaultValue 1 */
+  concurrency?: number;
+  /**
+   * Run each chunk job in its own worker thread (own DuckDB, Redis connection and ONNX
+   * sessions), so that several chunks' JavaScript runs on several cores; otherwise they share
+   * this thread's event loop. @defaultValue true
+   */
+  threads?: boolean;
+}
+
+export async function startWorkers(cfg: Config, redis: Redis, log: Logger, opts: WorkerOptions = {}): Promise<WorkerRuntime> {
   const store = new ScoreStore(redis, cfg.prefix);
-  const ctx = await createChunkContext(cfg, store);
-  const deps = (job: Job): ChunkDeps => ctx.deps((p) => job.updateProgress(p));
+  const concurrency = opts.concurrency ?? 1;
+  const pool = opts.threads !== false ? new ChunkThreadPool(cfg, concurrency) : undefined;
+  const ctx = pool ? undefined : await createChunkContext(cfg, store);
+  const run = (job: Job, payload: ChunkPayload): Promise<ChunkResult> =>
+    pool ? pool.run(payload, (p) => void job.updateProgress(p)) : processChunk(payload, ctx!.deps((p) => job.updateProgress(p)));
 
   /** Bad input can never succeed on retry: fail the job (and so the run) at once. */
   const unrecoverable = (e: unknown): never => {
@@ -106,7 +121,7 @@ export async function startWorkers(cfg: Config, redis: Redis, log: Logger, opts:
       if (!parsed.success) throw new UnrecoverableError(`bad chunk payload: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
       log.debug({ job: job.id, attempt: job.attemptsMade + 1 }, 'chunk start');
       try {
-        const r = await processChunk(parsed.data, deps(job));
+        const r = await run(job, parsed.data);
         log.info({ job: job.id, users: r.users, ...r.timings }, 'chunk done');
         return r;
       } catch (e) {
@@ -114,7 +129,7 @@ export async function startWorkers(cfg: Config, redis: Redis, log: Logger, opts:
         return unrecoverable(e);
       }
     },
-    { ...common, concurrency: opts.concurrency ?? 1 },
+    { ...common, concurrency },
   );
   const finalizeWorker = new Worker<unknown, FinalizeResult>(
     FINALIZE_QUEUE,
@@ -137,7 +152,8 @@ export async function startWorkers(cfg: Config, redis: Redis, log: Logger, opts:
     finalizeWorker,
     async close() {
       await Promise.allSettled([chunkWorker.close(), finalizeWorker.close()]);
-      await ctx.close();
+      await pool?.close();
+      await ctx?.close();
     },
   };
 }

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../core/config';
-import { FEATURE_COUNT, FEATURE_NAMES } from '../../core/feature-registry';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SET_HASH } from '../../core/feature-registry';
 import { createLogger } from '../../core/logger';
 import { RECORD_BYTES } from '../../core/score-record-codec';
 import { slotCount } from '../../core/slot';
@@ -122,9 +122,16 @@ async function main() {
   const redis = new Redis(REDIS_URL);
   try {
     let t = performance.now();
-    await trainBaseline({ dataDir: WORLD, asOf: DATE, modelsDir: MODELS, duck, ortThreads: cfg.ortThreads, logger: log });
-    const train_s = secs(t);
-    say(`train (apart from the nightly): ${train_s.toFixed(1)} s`);
+    // the baseline of an earlier run on this world is reused when it fits this build's features
+    const current = await loadCurrent(MODELS).catch(() => null);
+    let train_s: number | null = null;
+    if (current && current.manifest.feature_set_hash === FEATURE_SET_HASH && current.manifest.training.as_of === DATE && process.env.BENCH_TRAIN !== '1') {
+      say(`train: reusing model ${current.manifest.version} (BENCH_TRAIN=1 retrains)`);
+    } else {
+      await trainBaseline({ dataDir: WORLD, asOf: DATE, modelsDir: MODELS, duck, ortThreads: cfg.ortThreads, logger: log });
+      train_s = secs(t);
+      say(`train (apart from the nightly): ${train_s.toFixed(1)} s`);
+    }
 
     // A full rebuild (ignoring any state a previous bench left), then the next day moved on from it.
     const full: NightlyResult = await runNightly(cfg, { dataDir: WORLD, asOf: DATE, full: true, logger: log });
@@ -200,7 +207,7 @@ async function main() {
     ];
     if (peer) rows.push(['Python/pandas peer (same work)', `${peer.total_s.toFixed(1)} s`, `features ${peer.features_s.toFixed(1)} s, scoring ${peer.scoring_s.toFixed(1)} s, publish ${peer.publish_s.toFixed(1)} s`]);
     if (gen_s !== null) rows.push(['gen (apart)', `${gen_s.toFixed(1)} s`, `extend by a day ${extend_s!.toFixed(1)} s`]);
-    rows.push(['train (apart)', `${train_s.toFixed(1)} s`, '']);
+    if (train_s !== null) rows.push(['train (apart)', `${train_s.toFixed(1)} s`, '']);
     const w = Math.max(...rows.map((r) => r[0].length));
     for (const [a, b, c] of rows) say(`${a.padEnd(w)}  ${b.padStart(10)}  ${c}`);
 
@@ -223,7 +230,7 @@ async function main() {
       cpu_s_per_million: Number(cpuPerMillion.toFixed(1)),
       cost_per_million_usd: Number(costPerMillion.toFixed(4)),
       gen_s: gen_s === null ? null : Number(gen_s.toFixed(1)),
-      train_s: Number(train_s.toFixed(1)),
+      train_s: train_s === null ? null : Number(train_s.toFixed(1)),
       peer_nightly_s: peer ? Number(peer.total_s.toFixed(1)) : null,
     };
     say(`RESULT ${JSON.stringify(result)}`);
