@@ -28,7 +28,7 @@ describe('snapshot Parquet', () => {
     const conn = await inst.connect();
     try {
       const glob = sqlString(path.join(tmp, '*', '*.parquet'));
-      const r = await conn.runAndReadAll(`SELECT user_id, bucket, x FROM read_parquet(${glob}, hive_partitioning = true)`);
+      const r = await conn.runAndReadAll(`SELECT user_id, bucket, [${FEATURE_NAMES.map((f) => `"${f}"`).join(', ')}] AS x FROM read_parquet(${glob}, hive_partitioning = true)`);
       const rows = r.getRowObjectsJS();
       expect(rows).toHaveLength(n);
       for (const row of rows) {
