@@ -10,13 +10,13 @@ export function registerGen(program: Command, ctx: CliContext): void {
     .command('gen')
     .description('generate (or extend to a later --date) a deterministic synthetic payments world as Parquet')
     .requiredOption('--out <dir>', 'output folder (a later --date extends an existing world)')
-    .requiredOption('--users <n>', 'number of users', intFlag('--users', 1, 500_000_000))
+    .option('--users <n>', "number of users (required for a new world; an extension keeps the world's)", intFlag('--users', 1, 500_000_000))
     .option('--days <n>', 'days of history before --date', intFlag('--days', 1, 730), 90)
     .option('--date <YYYY-MM-DD>', 'as-of date: data ends the day before (default: today, UTC)', dateFlag('--date'))
     .option('--seed <s>', 'random seed', intFlag('--seed', 0, 2 ** 31 - 1), 1)
     .option('--buckets <n>', 'data partitions (buckets) per table', intFlag('--buckets', 1, 4096), 64)
     .option('--json', 'print the world manifest summary as JSON')
-    .action(async (o: { out: string; users: number; days: number; date?: string; seed: number; buckets: number; json?: boolean }) => {
+    .action(async (o: { out: string; users?: number; days: number; date?: string; seed: number; buckets: number; json?: boolean }) => {
       const cfg = ctx.config();
       const log = ctx.logger();
       const bars = new Map<string, ReturnType<typeof createProgress>>();

@@ -47,9 +47,13 @@ export async function advancePaymentState(conn: DuckDBConnection, frag: PaymentF
     return `(ts >= TIMESTAMP ${sqlString(day)} AND ts < TIMESTAMP ${sqlString(addDays(day, 1))})`;
   }).join(' OR ');
   await runWithParams(conn, fillTemplate(loadSql('features/payment-days'), { ...frag, aggregates: loadSql('features/payment-aggregates'), day_filter: dayFilter }), { as_of: asOf });
-  const days = await readAggregates(conn, 'pay_days', 'day_idx', false);
-  const newPairs = await readPairs(conn, frag, asOf, addDays(asOf, -1), asOf);
   lap('sql_days', t);
+  t = performance.now();
+  const days = await readAggregates(conn, 'pay_days', 'day_idx', false);
+  lap('read_days', t);
+  t = performance.now();
+  const newPairs = await readPairs(conn, frag, asOf, addDays(asOf, -1), asOf);
+  lap('sql_pairs', t);
   t = performance.now();
   const dirty = prev.advance(days, newPairs);
   lap('advance', t);

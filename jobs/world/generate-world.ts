@@ -38,8 +38,8 @@ export interface GenerateProgress {
 export interface GenerateOptions {
   /** World directory (created if absent). If it holds a world.json, the world is extended. */
   out: string;
-  /** Number of users (ignored when extending: the world's own count is kept). */
-  users: number;
+  /** Number of users (required for a new world; ignored when extending: the world's own count is kept). */
+  users?: number;
   /** Days of history before `date` (ignored when extending: the start date is kept). 1..730. */
   days: number;
   /** As-of date YYYY-MM-DD, exclusive: data lies in [date - days, date). */
@@ -88,7 +88,7 @@ const compact = (d: string): string => d.replaceAll('-', '');
 /** Validates the options; errors name the CLI flag (PD_ERR_BAD_FLAG, exit code 2). */
 export function validateGenerateOptions(opts: GenerateOptions): void {
   if (typeof opts.out !== 'string' || opts.out.trim() === '') throw badFlag('--out', 'must be a directory path', opts.out);
-  if (!Number.isInteger(opts.users) || opts.users < 1 || opts.users > 100_000_000) throw badFlag('--users', 'must be an integer from 1 to 100000000', opts.users);
+  if (opts.users !== undefined && (!Number.isInteger(opts.users) || opts.users < 1 || opts.users > 100_000_000)) throw badFlag('--users', 'must be an integer from 1 to 100000000', opts.users);
   if (!Number.isInteger(opts.days) || opts.days < 1 || opts.days > MAX_DAYS) throw badFlag('--days', `must be an integer from 1 to ${MAX_DAYS}`, opts.days);
   const t = parseDate(opts.date);
   if (t === undefined) throw badFlag('--date', 'must be a calendar date YYYY-MM-DD', opts.date);
@@ -300,7 +300,7 @@ function makePlan(out: string, opts: GenerateOptions): Plan {
     const span = Math.round((parseDate(opts.date)! - parseDate(prev.start_date)!) / DAY_MS);
     if (span > MAX_DAYS) throw badFlag('--date', `${opts.date} would make the world ${span} days long (start ${prev.start_date}); at most ${MAX_DAYS}`, opts.date);
     for (const [flag, mine, theirs] of [['--seed', opts.seed, prev.seed], ['--users', opts.users, prev.users], ['--buckets', opts.buckets, prev.buckets]] as const) {
-      if (mine !== theirs) opts.logger?.warn({ flag, given: mine, world: theirs }, `${flag} ignored when extending: the world keeps its own value`);
+      if (mine !== undefined && mine !== theirs) opts.logger?.warn({ flag, given: mine, world: theirs }, `${flag} ignored when extending: the world keeps its own value`);
     }
     removeOrphans(out, prev, opts.logger);
     return {
@@ -319,6 +319,7 @@ function makePlan(out: string, opts: GenerateOptions): Plan {
     if (entries.length > 0) opts.logger?.warn({ out, entries }, 'removing the leftovers of an incomplete world');
     for (const e of entries) fs.rmSync(path.join(out, e), { recursive: true, force: true });
   }
+  if (opts.users === undefined) throw badFlag('--users', `is required for a new world (${out} holds none to extend)`);
   fs.mkdirSync(out, { recursive: true });
   const start = fmtDate(parseDate(opts.date)! - opts.days * DAY_MS);
   return {
