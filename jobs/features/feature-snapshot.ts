@@ -87,7 +87,7 @@ export interface SnapshotOptions {
 
 /**
  * Computes the serving feature matrix of a slice of users as of a date and leaves it in temp
- * table `snapshot` (user_id, bucket, x FLOAT[F]) for the Parquet writer and training joins.
+ * table `snapshot` (user_id, bucket, x FLOAT[F]) for training joins (the nightly writes Parquet with snapshot-parquet.ts).
  * SQL (sql/features/*.sql) computes narrow per-(user, tile) partials; core/feature-assembly.ts
  * sums them into windows. Point-in-time: every query reads only rows strictly before `asOf`.
  */
