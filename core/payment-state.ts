@@ -38,10 +38,6 @@ const S = SUM_AGGS.length;
 const W = WINDOWS.length;
 const R = PAYMENT_RECENCY.length;
 
-export function epochDay(date: string): number {
-  return Math.round(Date.parse(`${date}T00:00:00Z`) / 86_400_000);
-}
-
 /** (user row, merchant hash, epoch day of the last payment to it), sorted by (ri, mh, ml). */
 export interface MerchantPairs {
   length: number;
@@ -94,16 +90,20 @@ export class PaymentState {
   readonly rec: Float64Array;
   pairs: MerchantPairs = emptyPairs();
 
-  /** @param asOfDay epoch day of the as-of date (exclusive end of every window). */
+  /**
+   * @param asOfDay epoch day of the as-of date (exclusive end of every window).
+   * @param stored arrays of a stored state, adopted as they are (sizes checked by fromSections).
+   */
   constructor(
     readonly n: number,
     public asOfDay: number,
+    stored?: { sums: Float64Array; maxV: Float64Array; maxDay: Int32Array; mask: Uint32Array; rec: Float64Array },
   ) {
-    this.sums = new Float64Array(n * TILES * S);
-    this.maxV = new Float64Array(n * W).fill(NaN);
-    this.maxDay = new Int32Array(n * W);
-    this.mask = new Uint32Array(n * MASK_WORDS);
-    this.rec = new Float64Array(n * R).fill(NaN);
+    this.sums = stored?.sums ?? new Float64Array(n * TILES * S);
+    this.maxV = stored?.maxV ?? new Float64Array(n * W).fill(NaN);
+    this.maxDay = stored?.maxDay ?? new Int32Array(n * W);
+    this.mask = stored?.mask ?? new Uint32Array(n * MASK_WORDS);
+    this.rec = stored?.rec ?? new Float64Array(n * R).fill(NaN);
   }
 
   /** The state's arrays by name, for storage (jobs/features/payment-state-file.ts). */
@@ -115,28 +115,23 @@ export class PaymentState {
     };
   }
 
-  /** Rebuilds a stored state; throws when a section's size does not fit n. */
+  /** Rebuilds a stored state around its sections (no copies); throws when a section does not fit n. */
   static fromSections(n: number, asOfDay: number, sec: Record<string, ArrayBufferView>): PaymentState {
-    const st = new PaymentState(n, asOfDay);
-    const take = <T extends Float64Array | Int32Array | Uint32Array>(name: string, into: T): void => {
+    const take = <T extends Float64Array | Int32Array | Uint32Array>(name: string, type: new (len: number) => T, length: number): T => {
       const v = sec[name];
-      if (!v || v.constructor !== into.constructor || (v as T).length !== into.length) throw new Error(`payment state section ${name} does not match ${n} users`);
-      into.set(v as T);
+      if (!v || v.constructor !== type || (v as T).length !== length) throw new Error(`payment state section ${name} does not match ${n} users`);
+      return v as T;
     };
-    take('sums', st.sums);
-    take('maxV', st.maxV);
-    take('maxDay', st.maxDay);
-    take('mask', st.mask);
-    take('rec', st.rec);
     const len = (sec.pairRi as Uint32Array | undefined)?.length ?? -1;
     if (len < 0) throw new Error('payment state lacks its merchant pairs');
-    const pairs = emptyPairs(len);
-    pairs.length = len;
-    take('pairRi', pairs.ri);
-    take('pairMh', pairs.mh);
-    take('pairMl', pairs.ml);
-    take('pairDay', pairs.day);
-    st.pairs = pairs;
+    const st = new PaymentState(n, asOfDay, {
+      sums: take('sums', Float64Array, n * TILES * S),
+      maxV: take('maxV', Float64Array, n * W),
+      maxDay: take('maxDay', Int32Array, n * W),
+      mask: take('mask', Uint32Array, n * MASK_WORDS),
+      rec: take('rec', Float64Array, n * R),
+    });
+    st.pairs = { length: len, ri: take('pairRi', Uint32Array, len), mh: take('pairMh', Uint32Array, len), ml: take('pairMl', Uint32Array, len), day: take('pairDay', Int32Array, len) };
     return st;
   }
 

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { epochDay } from '../../core/dates';
 import { FEATURE_SET_HASH } from '../../core/feature-registry';
 import { PaymentState } from '../../core/payment-state';
 
@@ -93,8 +94,7 @@ export function readStateFile(file: string): StoredState {
   if (!ids) throw new Error(`${file}: no user ids`);
   const userIds = header.n === 0 ? [] : Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength).toString().split('\n');
   if (userIds.length !== header.n) throw new Error(`${file}: ${userIds.length} user ids for ${header.n} rows`);
-  const asOfDay = Math.round(Date.parse(`${header.as_of}T00:00:00Z`) / 86_400_000);
-  return { state: PaymentState.fromSections(header.n, asOfDay, sec), userIds, asOf: header.as_of };
+  return { state: PaymentState.fromSections(header.n, epochDay(header.as_of), sec), userIds, asOf: header.as_of };
 }
 
 /** Deletes this chunk's state files older than `keepFrom` (the previous night's stays for reruns). */

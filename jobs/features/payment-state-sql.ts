@@ -5,8 +5,8 @@
  */
 import { DuckDBDataChunk, UINTEGER, type DuckDBConnection } from '@duckdb/node-api';
 import { PAYMENT_RECENCY, TILE_AGGREGATES } from '../../core/feature-registry';
-import { addDays } from '../../core/dates';
-import { BOUNDARY_DAYS, emptyPairs, epochDay, PaymentState, SUM_AGGS, windowMaxSql, type AggregateRows, type MerchantPairs, type WindowMaxRows } from '../../core/payment-state';
+import { addDays, epochDay } from '../../core/dates';
+import { BOUNDARY_DAYS, emptyPairs, PaymentState, SUM_AGGS, windowMaxSql, type AggregateRows, type MerchantPairs, type WindowMaxRows } from '../../core/payment-state';
 import { fillTemplate, loadSql, quoteIdent, runWithParams, sqlString } from '../duckdb';
 import { forEachChunk, numericColumn, typedColumn, uint32Column, uint8Column } from '../duckdb-vectors';
 

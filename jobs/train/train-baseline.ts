@@ -36,7 +36,6 @@ export interface TrainBaselineOptions {
   maxRowsPerHead?: number;
 }
 
-export { addDays };
 
 interface TrainingSet {
   n: number;

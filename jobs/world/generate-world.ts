@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { addDays } from '../../core/dates';
 import { ErrorCodes, PaydecideError } from '../../core/errors';
 import { closeDuckDB, fillTemplate, loadSql, openDuckDB, quoteIdent, sqlString } from '../duckdb';
 import {
@@ -464,7 +465,6 @@ async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T)
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
-const addDays = (d: string, n: number): string => fmtDate(parseDate(d)! + n * DAY_MS);
 const maxDate = (a: string, b: string): string => (a > b ? a : b);
 const minDate = (a: string, b: string): string => (a < b ? a : b);
 

@@ -19,7 +19,8 @@ import { closeDuckDB, openDuckDB, sqlString, sqlStringList } from '../../jobs/du
 import { computeSnapshot } from '../../jobs/features/feature-snapshot';
 import { writeSnapshotParquet } from '../../jobs/features/snapshot-parquet';
 import { runNightly, type NightlyResult } from '../../jobs/nightly/run-nightly';
-import { addDays, trainBaseline } from '../../jobs/train/train-baseline';
+import { addDays } from '../../core/dates';
+import { trainBaseline } from '../../jobs/train/train-baseline';
 import { generateWorld, readWorldManifest, worldFiles } from '../../jobs/world';
 import { loadCurrent } from '../../models/registry';
 import { OnnxScorer } from '../../models/onnx-scorer';
