@@ -43,6 +43,8 @@ const schema = z.object({
   PAYDECIDE_MAX_MEAN_SHIFT: z.coerce.number().min(0).max(1).default(0.15),
   /** Validation: smallest share of the world's users that must be published. @defaultValue 0.999 */
   PAYDECIDE_MIN_COVERAGE: z.coerce.number().min(0).max(1).default(0.999),
+  /** Input checksums: hash only files changed since a chunk last hashed them, or every file every night. @defaultValue changed */
+  PAYDECIDE_VERIFY_INPUTS: z.enum(['changed', 'always']).default('changed'),
 });
 
 export type Config = Readonly<{
@@ -62,6 +64,7 @@ export type Config = Readonly<{
   keepVersions: number;
   maxMeanShift: number;
   minCoverage: number;
+  verifyInputs: 'changed' | 'always';
 }>;
 
 /** Reads and validates the environment (or the given object, for tests). */
@@ -95,6 +98,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keepVersions: e.PAYDECIDE_KEEP_VERSIONS,
     maxMeanShift: e.PAYDECIDE_MAX_MEAN_SHIFT,
     minCoverage: e.PAYDECIDE_MIN_COVERAGE,
+    verifyInputs: e.PAYDECIDE_VERIFY_INPUTS,
     ...overrides,
   });
 }

@@ -620,7 +620,7 @@ function hashLimbs(userId: string): [number, number, number, number] {
 }
 
 /** Indices 0..n-1 ordered by slot (stable), without a comparator when n < 2^21. */
-function groupOrder(slotIds: Uint32Array | number[]): Uint32Array {
+export function groupOrder(slotIds: Uint32Array | number[]): Uint32Array {
   const n = slotIds.length;
   const order = new Uint32Array(n);
   if (n < 0x200000) {

@@ -64,6 +64,9 @@ export class OnnxScorer {
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
+        // Idle intra-op threads sleep instead of spinning: the chunk threads run ONNX Runtime
+        // beside DuckDB on the same cores, where a spinning pool burns CPU the others need.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
     } catch (e) {
       throw invalid(`ONNX Runtime cannot load ${src}: ${(e as Error).message}`, e);

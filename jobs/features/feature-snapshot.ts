@@ -60,7 +60,7 @@ export interface FeatureMatrix {
   creditEligible: Uint8Array;
   /** email = 1, push = 2, sms = 4, in_app = 8. */
   optoutBits: Uint8Array;
-  /** Row-major n × FEATURE_COUNT, rows in (Redis slot, user id) order. */
+  /** Row-major n × FEATURE_COUNT, rows in the slice's file order (users-static.sql). */
   x: Float32Array;
   /** The payment state behind the windowed payment features, for the next night. */
   payment: PaymentState;
@@ -104,6 +104,7 @@ export async function computeSnapshot(conn: DuckDBConnection, files: SliceFiles,
   try {
     let t = performance.now();
     await runWithParams(conn, fillTemplate(loadSql('features/users-static'), frag), { as_of: asOf, slots: opts.slots ?? 64 });
+    await conn.run('CREATE OR REPLACE TEMP TABLE user_static AS SELECT user_id, rowid::UINTEGER AS ri FROM user_attrs');
     lap('sql_users', t);
     t = performance.now();
     const { m, b } = await readUsers(conn);
@@ -160,11 +161,11 @@ function rowMap(oldIds: string[], newIds: string[]): Int32Array {
 }
 
 /**
- * Reads user_static in one pass: per-user identity and gate attributes in row (ri) order, and
+ * Reads user_attrs in one pass: per-user identity and gate attributes by row (ri = rowid), and
  * the static features into a new matrix builder.
  */
 async function readUsers(conn: DuckDBConnection): Promise<{ m: FeatureMatrix; b: FeatureMatrixBuilder }> {
-  const r = await conn.runAndReadAll('SELECT count(*)::UINTEGER FROM user_static');
+  const r = await conn.runAndReadAll('SELECT count(*)::UINTEGER FROM user_attrs');
   const n = Number(r.getRows()[0][0]);
   const m: FeatureMatrix = {
     n,
@@ -181,9 +182,9 @@ async function readUsers(conn: DuckDBConnection): Promise<{ m: FeatureMatrix; b:
   };
   let off = 0;
   const res = await conn.run(
-    `SELECT user_id, slot, bucket::UINTEGER, g_country, g_kyc_tier, g_credit_eligible::UTINYINT, g_optout_bits, ri,
+    `SELECT user_id, slot, bucket, g_country, g_kyc_tier, g_credit_eligible, g_optout_bits, rowid::UINTEGER AS ri,
             ${STATIC_FEATURES.map(quoteIdent).join(', ')}
-     FROM user_static ORDER BY ri`,
+     FROM user_attrs`,
   );
   const b = new FeatureMatrixBuilder(n);
   await forEachChunk(res, (c) => {
@@ -199,7 +200,9 @@ async function readUsers(conn: DuckDBConnection): Promise<{ m: FeatureMatrix; b:
     m.kycTier.set(typedColumn(c, 4), off);
     m.creditEligible.set(typedColumn(c, 5), off);
     m.optoutBits.set(typedColumn(c, 6), off);
-    b.setFeatures(STATIC_FEATURES, STATIC_FEATURES.map((_, j) => numericColumn(c, j + 8)), uint32Column(c, 7));
+    const ri = uint32Column(c, 7);
+    for (let i = 0; i < rows; i++) if (ri[i] !== off + i) throw new Error(`user_attrs scanned out of rowid order at row ${off + i}`);
+    b.setFeatures(STATIC_FEATURES, STATIC_FEATURES.map((_, j) => numericColumn(c, j + 8)), ri);
     off += rows;
   });
   return { m, b };

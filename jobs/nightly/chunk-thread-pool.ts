@@ -2,7 +2,9 @@
  * A fixed pool of chunk threads (chunk-thread.ts) behind the BullMQ chunk worker: each job goes
  * to an idle thread. The pool size equals the worker's concurrency, so a thread is always free
  * when BullMQ hands over a job. A thread that dies fails its job (retryably: another attempt may
- * run elsewhere) and is replaced.
+ * run elsewhere) and is replaced. PAYDECIDE_DUCKDB_THREADS and PAYDECIDE_ORT_THREADS are the
+ * process's budget: each thread gets its share (at least one), so two chunk threads on two cores
+ * run one DuckDB and one ONNX thread each instead of four of each fighting for the cores.
  */
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../../core/config';
@@ -58,7 +60,7 @@ export class ChunkThreadPool {
   }
 
   private spawn(): Worker {
-    const w = new Worker(new URL('./chunk-thread.mjs', import.meta.url), { workerData: { cfg: { ...this.cfg } } });
+    const w = new Worker(new URL('./chunk-thread.mjs', import.meta.url), { workerData: { cfg: threadConfig(this.cfg, this.size) } });
     w.on('message', (m: ThreadReply) => {
       const p = this.pending.get(m.id);
       if (!p) return;
@@ -87,4 +89,10 @@ export class ChunkThreadPool {
     });
     return w;
   }
+}
+
+/** The configuration of one of `size` chunk threads: its share of the DuckDB and ONNX threads. */
+export function threadConfig(cfg: Config, size: number): Config {
+  const share = (n: number) => Math.max(1, Math.floor(n / size));
+  return { ...cfg, duckdbThreads: share(cfg.duckdbThreads), ortThreads: share(cfg.ortThreads) };
 }

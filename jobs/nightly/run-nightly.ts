@@ -135,6 +135,9 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
   const redis = await connectRedis(cfg.redisUrl, { connectionName: 'paydecide-nightly' });
   const store = new ScoreStore(redis, cfg.prefix);
   const connection = bullConnection(cfg.redisUrl, (e) => log.debug({ err: e.message }, 'bullmq redis error'));
+  // QueueEvents block on their own connection; BullMQ does not close connections it was given
+  const eventsConn = bullConnection(cfg.redisUrl);
+  const chunkEventsConn = bullConnection(cfg.redisUrl);
   const prefix = bullPrefix(cfg.prefix);
   let runtime: Awaited<ReturnType<typeof startWorkers>> | undefined;
   let events: QueueEvents | undefined;
@@ -213,8 +216,8 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
     }
     await finalizeQueue.close();
 
-    events = new QueueEvents(FINALIZE_QUEUE, { connection: bullConnection(cfg.redisUrl), prefix });
-    chunkEvents = new QueueEvents(CHUNK_QUEUE, { connection: bullConnection(cfg.redisUrl), prefix });
+    events = new QueueEvents(FINALIZE_QUEUE, { connection: eventsConn, prefix });
+    chunkEvents = new QueueEvents(CHUNK_QUEUE, { connection: chunkEventsConn, prefix });
     await Promise.all([events.waitUntilReady(), chunkEvents.waitUntilReady()]);
     let done = nChunks - ((await parent.getDependenciesCount({ unprocessed: true })).unprocessed ?? nChunks);
     let users = 0;
@@ -295,8 +298,7 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
     await runtime?.close();
     await events?.close().catch(() => {});
     await chunkEvents?.close().catch(() => {});
-    await connection.quit().catch(() => connection.disconnect());
-    await closeRedis(redis);
+    await Promise.all([closeRedis(connection), closeRedis(eventsConn), closeRedis(chunkEventsConn), closeRedis(redis)]);
   }
 }
 

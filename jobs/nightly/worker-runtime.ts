@@ -8,7 +8,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Config } from '../../core/config';
 import { PaydecideError, errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
-import { bullConnection, type Redis } from '../../core/redis';
+import { bullConnection, closeRedis, type Redis } from '../../core/redis';
 import { ScoreStore } from '../../core/score-store';
 import { loadModel } from '../../models/registry';
 import { OnnxScorer } from '../../models/onnx-scorer';
@@ -73,7 +73,7 @@ export async function createChunkContext(cfg: Config, store: ScoreStore): Promis
     return w;
   };
   return {
-    deps: (progress) => ({ duck: duck.instance, store, scorer, world, progress }),
+    deps: (progress) => ({ duck: duck.instance, store, scorer, world, progress, verifyInputs: cfg.verifyInputs }),
     async close() {
       for (const s of scorers.values()) await s.then((x) => x.close()).catch(() => {});
       duck.conn.closeSync();
@@ -107,8 +107,11 @@ export async function startWorkers(cfg: Config, redis: Redis, log: Logger, opts:
     throw e;
   };
 
+  // BullMQ does not close connections it was given: these are ours to quit in close().
+  const chunkConn = bullConnection(cfg.redisUrl, (e) => log.warn({ err: e.message }, 'bullmq redis error'));
+  const finalizeConn = bullConnection(cfg.redisUrl, () => {});
   const common = {
-    connection: bullConnection(cfg.redisUrl, (e) => log.warn({ err: e.message }, 'bullmq redis error')),
+    connection: chunkConn,
     prefix: bullPrefix(cfg.prefix),
     lockDuration: cfg.lockMs,
     stalledInterval: cfg.stalledMs,
@@ -143,7 +146,7 @@ export async function startWorkers(cfg: Config, redis: Redis, log: Logger, opts:
         return unrecoverable(e);
       }
     },
-    { ...common, connection: bullConnection(cfg.redisUrl, () => {}), concurrency: 1 },
+    { ...common, connection: finalizeConn, concurrency: 1 },
   );
   for (const w of [chunkWorker, finalizeWorker]) w.on('error', (e) => log.warn({ err: e.message }, 'worker error'));
 
@@ -152,6 +155,7 @@ export async function startWorkers(cfg: Config, redis: Redis, log: Logger, opts:
     finalizeWorker,
     async close() {
       await Promise.allSettled([chunkWorker.close(), finalizeWorker.close()]);
+      await Promise.all([closeRedis(chunkConn), closeRedis(finalizeConn)]);
       await pool?.close();
       await ctx?.close();
     },

@@ -14,6 +14,7 @@ import { loadConfig } from '../../core/config';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SET_HASH } from '../../core/feature-registry';
 import { createLogger } from '../../core/logger';
 import { RECORD_BYTES } from '../../core/score-record-codec';
+import { groupOrder } from '../../core/score-store';
 import { slotCount } from '../../core/slot';
 import { closeDuckDB, openDuckDB, sqlString, sqlStringList } from '../../jobs/duckdb';
 import { computeSnapshot } from '../../jobs/features/feature-snapshot';
@@ -71,15 +72,16 @@ async function dropKeys(redis: Redis, match: string): Promise<void> {
 /** The Redis ceiling: the same number of 24-byte records, one HSET per slot, pipelined, nothing else. */
 async function redisCeiling(redis: Redis, userIds: string[], slots: Uint32Array, prefix: string): Promise<{ users_per_s: number; bytes_per_user: number }> {
   const rec = randomBytes(RECORD_BYTES);
+  const order = groupOrder(slots); // rows come in file order; grouping by slot is not part of the ceiling
   const mem0 = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
   const t = performance.now();
   let pipe = redis.pipeline();
   let cmds = 0;
   const inflight: Promise<unknown>[] = [];
   for (let i = 0; i < userIds.length; ) {
-    const s = slots[i];
+    const s = slots[order[i]];
     const args: (string | Buffer)[] = [];
-    while (i < userIds.length && slots[i] === s) args.push(userIds[i++], rec);
+    while (i < userIds.length && slots[order[i]] === s) args.push(userIds[order[i++]], rec);
     pipe.hset(`${prefix}:${s}`, ...(args as [string, Buffer]));
     if (++cmds === 256) {
       inflight.push(pipe.exec());
