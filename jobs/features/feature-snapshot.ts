@@ -180,30 +180,31 @@ async function readUsers(conn: DuckDBConnection): Promise<{ m: FeatureMatrix; b:
     payment: undefined as unknown as PaymentState,
     mode: 'full',
   };
-  let off = 0;
   const res = await conn.run(
     `SELECT user_id, slot, bucket, g_country, g_kyc_tier, g_credit_eligible, g_optout_bits, rowid::UINTEGER AS ri,
             ${STATIC_FEATURES.map(quoteIdent).join(', ')}
      FROM user_attrs`,
   );
   const b = new FeatureMatrixBuilder(n);
+  // a parallel scan may return row groups out of rowid order: every value goes to its row
   await forEachChunk(res, (c) => {
     const rows = c.rowCount;
+    const ri = uint32Column(c, 7);
     const idVec = c.getColumnVector(0);
     const countryVec = c.getColumnVector(3);
+    const [slot, bucket, kyc, credit, optout] = [1, 2, 4, 5, 6].map((j) => typedColumn(c, j));
     for (let i = 0; i < rows; i++) {
-      m.userIds[off + i] = idVec.getItem(i) as string;
-      m.country[off + i] = countryVec.getItem(i) as string;
+      const r = ri[i];
+      if (!(r < n)) throw new Error(`user_attrs rowid ${r} outside 0..${n - 1}`);
+      m.userIds[r] = idVec.getItem(i) as string;
+      m.country[r] = countryVec.getItem(i) as string;
+      m.slots[r] = slot[i];
+      m.buckets[r] = bucket[i];
+      m.kycTier[r] = kyc[i];
+      m.creditEligible[r] = credit[i];
+      m.optoutBits[r] = optout[i];
     }
-    m.slots.set(typedColumn(c, 1), off);
-    m.buckets.set(typedColumn(c, 2), off);
-    m.kycTier.set(typedColumn(c, 4), off);
-    m.creditEligible.set(typedColumn(c, 5), off);
-    m.optoutBits.set(typedColumn(c, 6), off);
-    const ri = uint32Column(c, 7);
-    for (let i = 0; i < rows; i++) if (ri[i] !== off + i) throw new Error(`user_attrs scanned out of rowid order at row ${off + i}`);
     b.setFeatures(STATIC_FEATURES, STATIC_FEATURES.map((_, j) => numericColumn(c, j + 8)), ri);
-    off += rows;
   });
   return { m, b };
 }

@@ -2,8 +2,9 @@
  * Writes a chunk's feature snapshot as Parquet, one file per bucket under `<dir>/bucket=K/`:
  * `user_id`, then one FLOAT column per feature named as in the registry, in registry order, with
  * the feature names and feature-set hash in the file's key-value metadata. The row-major matrix
- * is transposed into per-feature Float32Arrays (in blocks of rows, so reads and writes stay in
- * cache) and written by parquet-writer.ts (plain, uncompressed: the features barely compress).
+ * is transposed bucket by bucket into one reused column-major buffer (row by row: every source
+ * row read once, in order) and written by parquet-writer.ts (plain, uncompressed: the features
+ * barely compress).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -34,17 +35,16 @@ export function writeSnapshotParquet(dir: string, tag: string, m: SnapshotRows):
   }
   const kv = { feature_set_hash: FEATURE_SET_HASH, feature_names: FEATURE_NAMES.join(',') };
   let bytes = 0;
+  // one column-major buffer, sized for the largest bucket and reused: feature j of row r at j·k + r
+  const buf = new Float32Array(Math.max(0, ...[...byBucket.values()].map((r) => r.length)) * F);
   for (const [bucket, rows] of byBucket) {
     const k = rows.length;
-    const cols = Array.from({ length: F }, () => new Float32Array(k));
-    const BLOCK = 256;
-    for (let r0 = 0; r0 < k; r0 += BLOCK) {
-      const r1 = Math.min(k, r0 + BLOCK);
-      for (let j = 0; j < F; j++) {
-        const c = cols[j];
-        for (let r = r0; r < r1; r++) c[r] = m.x[rows[r] * F + j];
-      }
+    // row by row: each source row is read once, in order; the writes stride by k
+    for (let r = 0; r < k; r++) {
+      const base = rows[r] * F;
+      for (let j = 0, o = r; j < F; j++, o += k) buf[o] = m.x[base + j];
     }
+    const cols = Array.from({ length: F }, (_, j) => buf.subarray(j * k, (j + 1) * k));
     const columns: ParquetColumn[] = [
       { name: 'user_id', type: 'string', values: rows.map((i) => m.userIds[i]) },
       ...FEATURE_NAMES.map((name, j): ParquetColumn => ({ name, type: 'float', values: cols[j] })),

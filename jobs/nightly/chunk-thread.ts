@@ -11,7 +11,7 @@ import { PaydecideError } from '../../core/errors';
 import { connectRedis, type Redis } from '../../core/redis';
 import { ScoreStore } from '../../core/score-store';
 import { processChunk, type ChunkPayload } from './chunk-job';
-import { createChunkContext, type ChunkContext } from './worker-runtime';
+import { createChunkContext, type ChunkContext } from './chunk-context';
 
 export type ThreadRequest = { id: number; payload: ChunkPayload } | { close: true };
 export type ThreadReply =
@@ -21,12 +21,13 @@ export type ThreadReply =
 
 const cfg = workerData.cfg as Config;
 const port = parentPort!;
-let ready: Promise<{ ctx: ChunkContext; redis: Redis }> | undefined;
-
 async function init(): Promise<{ ctx: ChunkContext; redis: Redis }> {
   const redis = await connectRedis(cfg.redisUrl, { connectionName: 'paydecide-chunk-thread' });
   return { ctx: await createChunkContext(cfg, new ScoreStore(redis, cfg.prefix)), redis };
 }
+// Started at once (while the pool waits for jobs), not on the first job; a failure is retried then.
+let ready: Promise<{ ctx: ChunkContext; redis: Redis }> | undefined = init();
+ready.catch(() => (ready = undefined));
 
 port.on('message', async (msg: ThreadRequest) => {
   if ('close' in msg) {

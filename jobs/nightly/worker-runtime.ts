@@ -1,22 +1,16 @@
 /**
- * The process side of the nightly: BullMQ workers for chunk and finalize jobs with their shared
- * resources (one DuckDB instance, one Redis store, cached models, world manifests and campaigns).
+ * The process side of the nightly: BullMQ workers for chunk and finalize jobs, running chunks in
+ * worker threads (chunk-thread-pool.ts) or in this thread (chunk-context.ts).
  * Used by `paydecide nightly` (a local worker) and `paydecide worker` (joins from anywhere).
  */
-import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Config } from '../../core/config';
 import { PaydecideError, errorMessage } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { bullConnection, closeRedis, type Redis } from '../../core/redis';
 import { ScoreStore } from '../../core/score-store';
-import { loadModel } from '../../models/registry';
-import { OnnxScorer } from '../../models/onnx-scorer';
-import { campaignsByAction } from '../../policy/best-campaign';
-import { openDuckDB } from '../duckdb';
-import { readWorldManifest, worldFiles } from '../world';
-import { loadCampaigns } from './load-campaigns';
-import { chunkPayloadSchema, processChunk, type ChunkDeps, type ChunkPayload, type ChunkResult } from './chunk-job';
+import { chunkPayloadSchema, processChunk, type ChunkPayload, type ChunkResult } from './chunk-job';
+import { createChunkContext } from './chunk-context';
 import { ChunkThreadPool } from './chunk-thread-pool';
 import { finalizePayloadSchema, processFinalize, type FinalizeResult } from './finalize-job';
 import { bullPrefix, CHUNK_QUEUE, FINALIZE_QUEUE } from './queues';
@@ -25,61 +19,6 @@ export interface WorkerRuntime {
   chunkWorker: Worker;
   finalizeWorker: Worker;
   close(): Promise<void>;
-}
-
-/** Per-process resources of chunk jobs: one DuckDB instance, cached scorers and world manifests. */
-export interface ChunkContext {
-  deps(progress?: ChunkDeps['progress']): ChunkDeps;
-  close(): Promise<void>;
-}
-
-export async function createChunkContext(cfg: Config, store: ScoreStore): Promise<ChunkContext> {
-  const duck = await openDuckDB({ threads: cfg.duckdbThreads, memory: cfg.duckdbMemory });
-  const scorers = new Map<string, Promise<OnnxScorer>>();
-  const worlds = new Map<string, ReturnType<ChunkDeps['world']>>();
-  const scorer = (version: string) => {
-    let s = scorers.get(version);
-    if (!s) {
-      s = loadModel(cfg.modelsDir, version).then((m) => OnnxScorer.load(m.onnxBytes, { threads: cfg.ortThreads }));
-      s.catch(() => scorers.delete(version));
-      scorers.set(version, s);
-    }
-    return s;
-  };
-  const world = (dataDir: string) => {
-    let w = worlds.get(dataDir);
-    if (!w) {
-      w = (async () => {
-        const manifest = readWorldManifest(dataDir);
-        const campaigns = await loadCampaigns(duck.instance, worldFiles(dataDir, manifest, 'campaigns'));
-        const sums = new Map<string, string>();
-        for (const [rel, sum] of Object.entries(manifest.sha256)) sums.set(path.resolve(dataDir, rel), sum as string);
-        const first = (t: 'payments' | 'decision_log' | 'outcomes') => worldFiles(dataDir, manifest, t).slice(0, 1);
-        return {
-          slice: (buckets: number[]) => ({
-            users: worldFiles(dataDir, manifest, 'users', buckets),
-            payments: worldFiles(dataDir, manifest, 'payments', buckets),
-            decisions: worldFiles(dataDir, manifest, 'decision_log', buckets),
-            outcomes: worldFiles(dataDir, manifest, 'outcomes', buckets),
-          }),
-          emptyFallback: { payments: first('payments'), decisions: first('decision_log'), outcomes: first('outcomes') },
-          sha256: (f: string) => sums.get(path.resolve(f)),
-          campaigns: campaignsByAction(campaigns),
-        };
-      })();
-      w.catch(() => worlds.delete(dataDir));
-      worlds.set(dataDir, w);
-    }
-    return w;
-  };
-  return {
-    deps: (progress) => ({ duck: duck.instance, store, scorer, world, progress, verifyInputs: cfg.verifyInputs }),
-    async close() {
-      for (const s of scorers.values()) await s.then((x) => x.close()).catch(() => {});
-      duck.conn.closeSync();
-      duck.instance.closeSync();
-    },
-  };
 }
 
 export interface WorkerOptions {

@@ -18,7 +18,7 @@ import { slotCount } from '../../core/slot';
 import { snapshotDirFor, processChunk, type ChunkPayload } from '../../jobs/nightly/chunk-job';
 import { runNightly } from '../../jobs/nightly/run-nightly';
 import { stateFile } from '../../jobs/features/payment-state-file';
-import { createChunkContext } from '../../jobs/nightly/worker-runtime';
+import { createChunkContext } from '../../jobs/nightly/chunk-context';
 import { generateWorld, readWorldManifest } from '../../jobs/world';
 import { dropPrefix, dumpPrefix, keysUnder, REDIS_URL, testPrefix } from '../helpers/redis-prefix';
 
