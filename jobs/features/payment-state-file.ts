@@ -3,7 +3,8 @@
  * chunk of buckets and date, `<world>/features/state/buckets=<lo>-<hi>/as_of=<date>.bin`. Layout:
  * 8-byte magic, a uint32 header length, a JSON header (format, as-of date, users, feature-set
  * hash, sections with type, offset and length), then the sections (typed arrays, 8-byte
- * aligned, little-endian as the machine) and the users' ids. Written to a temporary name and
+ * aligned, little-endian as the machine; a float64 array whose values are all exact in float32
+ * is stored as float32 and widened on reading) and the users' ids. Written to a temporary name and
  * renamed, so a reader sees a whole file or none; a file that does not parse is reported and the
  * night falls back to a full rebuild.
  */
@@ -14,7 +15,7 @@ import { FEATURE_SET_HASH } from '../../core/feature-registry';
 import { PaymentState } from '../../core/payment-state';
 
 const MAGIC = Buffer.from('PDSTATE1');
-const TYPES = { f64: Float64Array, i32: Int32Array, u32: Uint32Array, u8: Uint8Array } as const;
+const TYPES = { f64: Float64Array, f32: Float32Array, i32: Int32Array, u32: Uint32Array, u8: Uint8Array } as const;
 type TypeName = keyof typeof TYPES;
 
 export interface StoredState {
@@ -29,7 +30,19 @@ interface Header {
   as_of: string;
   n: number;
   feature_set_hash: string;
-  sections: { name: string; type: TypeName; offset: number; length: number }[];
+  /** `widen`: a Float64Array stored as float32 because every value fit exactly (read back as f64). */
+  sections: { name: string; type: TypeName; offset: number; length: number; widen?: true }[];
+}
+
+/** `v` as float32 when every value survives the round trip exactly (counts, most cent sums), else null. */
+function narrow(v: Float64Array): Float32Array | null {
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    out[i] = x;
+    if (out[i] !== x && x === x) return null; // NaN (no value yet) survives as NaN
+  }
+  return out;
 }
 
 export function stateFile(worldDir: string, bucketLo: number, bucketHi: number, asOf: string): string {
@@ -37,13 +50,17 @@ export function stateFile(worldDir: string, bucketLo: number, bucketHi: number, 
 }
 
 export function writeStateFile(file: string, s: StoredState): number {
-  const secs: [string, ArrayBufferView][] = Object.entries(s.state.sections());
-  secs.push(['userIds', Buffer.from(s.userIds.join('\n'))]);
+  // float64 sections that hold exact float32 values (counts, cents under 2^24) are stored at half size
+  const secs: [string, ArrayBufferView, boolean][] = Object.entries(s.state.sections()).map(([name, v]) => {
+    const n32 = v instanceof Float64Array ? narrow(v) : null;
+    return n32 ? [name, n32, true] : [name, v, false];
+  });
+  secs.push(['userIds', Buffer.from(s.userIds.join('\n')), false]);
   const header: Header = { format: 1, as_of: s.asOf, n: s.state.n, feature_set_hash: FEATURE_SET_HASH, sections: [] };
   // offsets are relative to the end of the header block; sizes first, then one pass of writes
   let off = 0;
-  for (const [name, v] of secs) {
-    header.sections.push({ name, type: typeName(v), offset: off, length: (v as Uint8Array).length });
+  for (const [name, v, widen] of secs) {
+    header.sections.push({ name, type: typeName(v), offset: off, length: (v as Uint8Array).length, ...(widen ? { widen: true as const } : {}) });
     off = align8(off + v.byteLength);
   }
   const head = Buffer.from(JSON.stringify(header));
@@ -88,7 +105,15 @@ export function readStateFile(file: string): StoredState {
     const bytes = s.length * T.BYTES_PER_ELEMENT;
     if (base + s.offset + bytes > buf.length) throw new Error(`${file}: truncated in section ${s.name}`);
     // copy when the file buffer is not aligned for the element type
-    sec[s.name] = start % T.BYTES_PER_ELEMENT === 0 ? new T(buf.buffer, start, s.length) : new T(buf.buffer.slice(start, start + bytes));
+    const v = start % T.BYTES_PER_ELEMENT === 0 ? new T(buf.buffer, start, s.length) : new T(buf.buffer.slice(start, start + bytes));
+    if (s.widen && !(v instanceof Float32Array)) throw new Error(`${file}: section ${s.name} is marked widen but is ${s.type}`);
+    if (s.widen) {
+      const wide = new Float64Array(s.length);
+      wide.set(v as Float32Array);
+      sec[s.name] = wide;
+    } else {
+      sec[s.name] = v;
+    }
   }
   const ids = sec.userIds as Uint8Array | undefined;
   if (!ids) throw new Error(`${file}: no user ids`);
@@ -111,6 +136,7 @@ export function pruneStateFiles(file: string, keepFrom: string): void {
 
 function typeName(v: ArrayBufferView): TypeName {
   if (v instanceof Float64Array) return 'f64';
+  if (v instanceof Float32Array) return 'f32';
   if (v instanceof Int32Array) return 'i32';
   if (v instanceof Uint32Array) return 'u32';
   if (v instanceof Uint8Array) return 'u8';
