@@ -10,11 +10,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { version as duckdbVersion } from '@duckdb/node-api';
 import { epochDay } from '../../core/dates';
 import { FEATURE_SET_HASH } from '../../core/feature-registry';
 import { PaymentState } from '../../core/payment-state';
 
 const MAGIC = Buffer.from('PDSTATE1');
+const MERCHANT_HASH = `duckdb ${duckdbVersion()} hash()`;
 const TYPES = { f64: Float64Array, f32: Float32Array, i32: Int32Array, u32: Uint32Array, u8: Uint8Array } as const;
 type TypeName = keyof typeof TYPES;
 
@@ -30,6 +32,8 @@ interface Header {
   as_of: string;
   n: number;
   feature_set_hash: string;
+  /** Who hashed the merchant ids of the pairs (DuckDB's hash(), which may change between releases). */
+  merchant_hash: string;
   /** `widen`: a Float64Array stored as float32 because every value fit exactly (read back as f64). */
   sections: { name: string; type: TypeName; offset: number; length: number; widen?: true }[];
 }
@@ -56,7 +60,7 @@ export function writeStateFile(file: string, s: StoredState): number {
     return n32 ? [name, n32, true] : [name, v, false];
   });
   secs.push(['userIds', Buffer.from(s.userIds.join('\n')), false]);
-  const header: Header = { format: 1, as_of: s.asOf, n: s.state.n, feature_set_hash: FEATURE_SET_HASH, sections: [] };
+  const header: Header = { format: 1, as_of: s.asOf, n: s.state.n, feature_set_hash: FEATURE_SET_HASH, merchant_hash: MERCHANT_HASH, sections: [] };
   // offsets are relative to the end of the header block; sizes first, then one pass of writes
   let off = 0;
   for (const [name, v, widen] of secs) {
@@ -96,6 +100,8 @@ export function readStateFile(file: string): StoredState {
   const header = JSON.parse(buf.subarray(MAGIC.length + 4, MAGIC.length + 4 + hlen).toString()) as Header;
   if (header.format !== 1) throw new Error(`${file}: unknown state format ${header.format}`);
   if (header.feature_set_hash !== FEATURE_SET_HASH) throw new Error(`${file}: written for feature set ${header.feature_set_hash}, this build has ${FEATURE_SET_HASH}`);
+  // merchant pairs merge by hash: another DuckDB's hash() would count a merchant twice
+  if (header.merchant_hash !== MERCHANT_HASH) throw new Error(`${file}: merchant ids hashed by ${header.merchant_hash ?? 'an unrecorded function'}, this build uses ${MERCHANT_HASH}`);
   const base = align8(MAGIC.length + 4 + hlen);
   const sec: Record<string, ArrayBufferView> = {};
   for (const s of header.sections) {

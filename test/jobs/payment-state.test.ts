@@ -90,4 +90,17 @@ describe('incremental payment state', () => {
     fs.writeFileSync(m, 'not a state');
     expect(() => readStateFile(m)).toThrow(/bad\.bin: not a payment state file/);
   });
+
+  it('refuses a state whose merchant ids another DuckDB hashed', async () => {
+    const m = await computeSnapshot(conn, files, FIRST, { table: false });
+    const file = path.join(tmp, 'other-duckdb.bin');
+    writeStateFile(file, { state: m.payment, userIds: m.userIds, asOf: FIRST });
+    expect(readStateFile(file).userIds).toEqual(m.userIds);
+    const buf = fs.readFileSync(file);
+    const at = buf.indexOf('"merchant_hash":"duckdb ');
+    expect(at).toBeGreaterThan(0);
+    buf.write('D', at + '"merchant_hash":"'.length); // same length: the header still parses
+    fs.writeFileSync(file, buf);
+    expect(() => readStateFile(file)).toThrow(/other-duckdb\.bin: merchant ids hashed by Duckdb/);
+  }, 60_000);
 });
