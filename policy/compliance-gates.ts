@@ -3,14 +3,15 @@
  * Each failing gate gives a stable reason code. Pure: no I/O.
  */
 import type { Campaign, GateSubject } from './campaign';
+import { REASONS } from './reason-codes';
 
 export const GATE_REASONS = {
-  INACTIVE: 'GATE_CAMPAIGN_INACTIVE',
-  COUNTRY: 'GATE_COUNTRY',
-  KYC: 'GATE_KYC_TIER',
-  CREDIT: 'GATE_CREDIT_ELIGIBILITY',
-  OPTOUT: 'GATE_CHANNEL_OPTOUT',
-  MCC: 'GATE_MCC_EXCLUDED',
+  INACTIVE: REASONS.INACTIVE,
+  COUNTRY: REASONS.COUNTRY,
+  KYC: REASONS.KYC,
+  CREDIT: REASONS.CREDIT,
+  OPTOUT: REASONS.OPTOUT,
+  MCC: REASONS.MCC,
 } as const;
 export type GateReason = (typeof GATE_REASONS)[keyof typeof GATE_REASONS];
 

@@ -1,0 +1,25 @@
+/**
+ * Stable reason codes of the policy layer: why a campaign was not offered to a user. Codes are
+ * part of audience manifests and online answers: never rename or reuse one.
+ */
+export const REASONS = {
+  // compliance gates (compliance-gates.ts)
+  INACTIVE: 'GATE_CAMPAIGN_INACTIVE',
+  COUNTRY: 'GATE_COUNTRY',
+  KYC: 'GATE_KYC_TIER',
+  CREDIT: 'GATE_CREDIT_ELIGIBILITY',
+  OPTOUT: 'GATE_CHANNEL_OPTOUT',
+  MCC: 'GATE_MCC_EXCLUDED',
+  // over-targeting (frequency-caps.ts, fatigue.ts)
+  CAP: 'CAP_PER_USER',
+  COOLDOWN: 'COOLDOWN',
+  FATIGUE_WEEK: 'FATIGUE_WEEKLY_OFFERS',
+  FATIGUE_GAP: 'FATIGUE_MIN_GAP',
+  // value and money (action-choice.ts, budget-allocator.ts)
+  BELOW_THRESHOLD: 'VALUE_BELOW_THRESHOLD',
+  BUDGET: 'BUDGET_EXHAUSTED',
+  // measurement (holdout.ts)
+  HOLDOUT_GLOBAL: 'HOLDOUT_GLOBAL',
+  HOLDOUT_CAMPAIGN: 'HOLDOUT_CAMPAIGN',
+} as const;
+export type ReasonCode = (typeof REASONS)[keyof typeof REASONS];
