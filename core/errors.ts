@@ -35,6 +35,7 @@ export const ErrorCodes = {
   RECORD_CORRUPT: 'PD_ERR_RECORD_CORRUPT',
   NO_ROLLBACK: 'PD_ERR_NO_ROLLBACK',
   PAN_REFUSED: 'PD_ERR_PAN_REFUSED',
+  AUDIENCE_SPEC: 'PD_ERR_AUDIENCE_SPEC',
 } as const;
 
 export function errorMessage(e: unknown): string {
