@@ -8,10 +8,11 @@
 
 const C1 = 0xcc9e2d51;
 const C2 = 0x1b873593;
+const encoder = new TextEncoder();
 
 /** MurmurHash3 (x86, 32-bit) of the UTF-8 bytes of `s` with `seed`; an unsigned 32-bit integer. */
 export function murmur3(s: string, seed = 0): number {
-  const bytes = utf8(s);
+  const bytes = encoder.encode(s);
   const n = bytes.length;
   let h = seed >>> 0;
   const blocks = n & ~3;
@@ -47,15 +48,4 @@ export function murmur3(s: string, seed = 0): number {
 /** A number in [0, 1) determined by `parts` (joined with a separator that ids do not contain). */
 export function unitHash(...parts: (string | number)[]): number {
   return murmur3(parts.join('\u001f')) / 4294967296;
-}
-
-const encoder = new TextEncoder();
-function utf8(s: string): Uint8Array {
-  // ASCII fast path: ids and salts are ASCII in practice
-  let ascii = true;
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) { ascii = false; break; }
-  if (!ascii) return encoder.encode(s);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
-  return out;
 }

@@ -112,14 +112,13 @@ export function readStateFile(file: string): StoredState {
     if (base + s.offset + bytes > buf.length) throw new Error(`${file}: truncated in section ${s.name}`);
     // copy when the file buffer is not aligned for the element type
     const v = start % T.BYTES_PER_ELEMENT === 0 ? new T(buf.buffer, start, s.length) : new T(buf.buffer.slice(start, start + bytes));
-    if (s.widen && !(v instanceof Float32Array)) throw new Error(`${file}: section ${s.name} is marked widen but is ${s.type}`);
-    if (s.widen) {
-      const wide = new Float64Array(s.length);
-      wide.set(v as Float32Array);
-      sec[s.name] = wide;
-    } else {
+    if (!s.widen) {
       sec[s.name] = v;
+      continue;
     }
+    if (!(v instanceof Float32Array)) throw new Error(`${file}: section ${s.name} is marked widen but is ${s.type}`);
+    sec[s.name] = new Float64Array(s.length);
+    (sec[s.name] as Float64Array).set(v);
   }
   const ids = sec.userIds as Uint8Array | undefined;
   if (!ids) throw new Error(`${file}: no user ids`);

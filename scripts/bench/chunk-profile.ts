@@ -19,15 +19,12 @@ const LO = Number(process.argv[4] ?? 0);
 const HI = Number(process.argv[5] ?? 8);
 const REPS = Number(process.argv[6] ?? 3);
 const world = readWorldManifest(WORLD);
-const inSlice = (f: string) => {
-  const b = Number(/bucket=(\d+)/.exec(f)![1]);
-  return b >= LO && b < HI;
-};
+const buckets = Array.from({ length: HI - LO }, (_, i) => LO + i);
 const files = {
-  users: worldFiles(WORLD, world, 'users').filter(inSlice),
-  payments: process.env.PAY_FILES ? process.env.PAY_FILES.split(',') : worldFiles(WORLD, world, 'payments').filter(inSlice),
-  decisions: worldFiles(WORLD, world, 'decision_log').filter(inSlice),
-  outcomes: worldFiles(WORLD, world, 'outcomes').filter(inSlice),
+  users: worldFiles(WORLD, world, 'users', buckets),
+  payments: worldFiles(WORLD, world, 'payments', buckets),
+  decisions: worldFiles(WORLD, world, 'decision_log', buckets),
+  outcomes: worldFiles(WORLD, world, 'outcomes', buckets),
 };
 const d = await openDuckDB({ threads: 1, memory: '4GB' });
 for (let r = 0; r < REPS; r++) {
