@@ -45,6 +45,38 @@ const schema = z.object({
   PAYDECIDE_MIN_COVERAGE: z.coerce.number().min(0).max(1).default(0.999),
   /** Input checksums: hash only files changed since a chunk last hashed them, or every file every night. @defaultValue changed */
   PAYDECIDE_VERIFY_INPUTS: z.enum(['changed', 'always']).default('changed'),
+  /** Where the nightly publishes CRM audiences: a directory or s3://bucket/prefix. @defaultValue $PAYDECIDE_HOME/audiences */
+  PAYDECIDE_AUDIENCES: z.string().min(1).optional(),
+  /** Folder of audience spec files (*.json). @defaultValue ./audiences/specs */
+  PAYDECIDE_AUDIENCE_SPECS: z.string().min(1).default('audiences/specs'),
+  /** Policy config file (JSON, policy/policy-config.ts); unset = the documented defaults. */
+  PAYDECIDE_POLICY_FILE: z.string().min(1).optional(),
+  /** Local mirror of s3:// world inputs (DuckDB reads local files). @defaultValue $PAYDECIDE_HOME/cache */
+  PAYDECIDE_CACHE_DIR: z.string().min(1).optional(),
+  /** S3 endpoint for an S3-compatible store (MinIO, Ceph, a loopback test server); unset = AWS. */
+  PAYDECIDE_S3_ENDPOINT: z.string().url('must be a URL like http://127.0.0.1:9000').optional(),
+  /** S3 region. @defaultValue us-east-1 */
+  PAYDECIDE_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** S3 access key id; unset = the AWS SDK's default credential chain (AWS_ACCESS_KEY_ID, profiles, roles). */
+  PAYDECIDE_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  /** S3 secret access key (with PAYDECIDE_S3_ACCESS_KEY_ID). */
+  PAYDECIDE_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  /** Path-style addressing (http://host/bucket/key), which most S3-compatible servers need. @defaultValue true when an endpoint is set */
+  PAYDECIDE_S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).optional(),
+  /** Objects above this many MiB are uploaded in parts of this size (multipart). @defaultValue 8 */
+  PAYDECIDE_S3_PART_MIB: intIn(5, 1024, 8),
+  /** Attempts per S3 request (the SDK retries throttling, 5xx and network faults with backoff). @defaultValue 5 */
+  PAYDECIDE_S3_MAX_ATTEMPTS: intIn(1, 20, 5),
+  /** Cost report: USD per vCPU-hour. @defaultValue 0.04 */
+  PAYDECIDE_PRICE_VCPU_HOUR: z.coerce.number().min(0).default(0.04),
+  /** Cost report: USD per GB-month of Redis memory. @defaultValue 11 */
+  PAYDECIDE_PRICE_REDIS_GB_MONTH: z.coerce.number().min(0).default(11),
+  /** Cost report: USD per GB-month of object storage. @defaultValue 0.023 */
+  PAYDECIDE_PRICE_S3_GB_MONTH: z.coerce.number().min(0).default(0.023),
+  /** Cost report: USD per 1,000 object-store writes (PUT, multipart part, LIST). @defaultValue 0.005 */
+  PAYDECIDE_PRICE_S3_PUT_1K: z.coerce.number().min(0).default(0.005),
+  /** Cost report: USD per 1,000 object-store reads (GET, HEAD). @defaultValue 0.0004 */
+  PAYDECIDE_PRICE_S3_GET_1K: z.coerce.number().min(0).default(0.0004),
 });
 
 export type Config = Readonly<{
@@ -65,7 +97,33 @@ export type Config = Readonly<{
   maxMeanShift: number;
   minCoverage: number;
   verifyInputs: 'changed' | 'always';
+  /** Audience store: a directory (absolute) or s3://bucket/prefix. */
+  audiences: string;
+  audienceSpecs: string;
+  policyFile: string | undefined;
+  cacheDir: string;
+  s3: S3Settings;
+  prices: Prices;
 }>;
+
+export interface S3Settings {
+  endpoint: string | undefined;
+  region: string;
+  /** Both set, or neither (the SDK's default chain). */
+  credentials: { accessKeyId: string; secretAccessKey: string } | undefined;
+  forcePathStyle: boolean;
+  partBytes: number;
+  maxAttempts: number;
+}
+
+/** Prices of the cost report (README "Cost"), all in USD. */
+export interface Prices {
+  vcpuHour: number;
+  redisGbMonth: number;
+  s3GbMonth: number;
+  s3Put1k: number;
+  s3Get1k: number;
+}
 
 /** Reads and validates the environment (or the given object, for tests). */
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
@@ -81,6 +139,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   const e = r.data;
   const home = path.resolve(e.PAYDECIDE_HOME);
+  if ((e.PAYDECIDE_S3_ACCESS_KEY_ID === undefined) !== (e.PAYDECIDE_S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new PaydecideError(ErrorCodes.CONFIG, 'invalid configuration: PAYDECIDE_S3_ACCESS_KEY_ID and PAYDECIDE_S3_SECRET_ACCESS_KEY go together (set both or neither)', { exitCode: 2 });
+  }
+  const audiences = e.PAYDECIDE_AUDIENCES ?? path.join(home, 'audiences');
   return Object.freeze({
     redisUrl: e.PAYDECIDE_REDIS_URL,
     prefix: e.PAYDECIDE_PREFIX,
@@ -99,6 +161,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxMeanShift: e.PAYDECIDE_MAX_MEAN_SHIFT,
     minCoverage: e.PAYDECIDE_MIN_COVERAGE,
     verifyInputs: e.PAYDECIDE_VERIFY_INPUTS,
+    audiences: audiences.startsWith('s3://') ? audiences : path.resolve(audiences),
+    audienceSpecs: path.resolve(e.PAYDECIDE_AUDIENCE_SPECS),
+    policyFile: e.PAYDECIDE_POLICY_FILE ? path.resolve(e.PAYDECIDE_POLICY_FILE) : undefined,
+    cacheDir: path.resolve(e.PAYDECIDE_CACHE_DIR ?? path.join(home, 'cache')),
+    s3: Object.freeze({
+      endpoint: e.PAYDECIDE_S3_ENDPOINT,
+      region: e.PAYDECIDE_S3_REGION,
+      credentials: e.PAYDECIDE_S3_ACCESS_KEY_ID ? { accessKeyId: e.PAYDECIDE_S3_ACCESS_KEY_ID, secretAccessKey: e.PAYDECIDE_S3_SECRET_ACCESS_KEY! } : undefined,
+      forcePathStyle: e.PAYDECIDE_S3_FORCE_PATH_STYLE ? e.PAYDECIDE_S3_FORCE_PATH_STYLE === 'true' : e.PAYDECIDE_S3_ENDPOINT !== undefined,
+      partBytes: e.PAYDECIDE_S3_PART_MIB * 1024 * 1024,
+      maxAttempts: e.PAYDECIDE_S3_MAX_ATTEMPTS,
+    }),
+    prices: Object.freeze({
+      vcpuHour: e.PAYDECIDE_PRICE_VCPU_HOUR,
+      redisGbMonth: e.PAYDECIDE_PRICE_REDIS_GB_MONTH,
+      s3GbMonth: e.PAYDECIDE_PRICE_S3_GB_MONTH,
+      s3Put1k: e.PAYDECIDE_PRICE_S3_PUT_1K,
+      s3Get1k: e.PAYDECIDE_PRICE_S3_GET_1K,
+    }),
     ...overrides,
   });
 }

@@ -36,6 +36,15 @@ export const ErrorCodes = {
   NO_ROLLBACK: 'PD_ERR_NO_ROLLBACK',
   PAN_REFUSED: 'PD_ERR_PAN_REFUSED',
   AUDIENCE_SPEC: 'PD_ERR_AUDIENCE_SPEC',
+  STORE_URL: 'PD_ERR_STORE_URL',
+  STORE_NOT_FOUND: 'PD_ERR_STORE_NOT_FOUND',
+  STORE_ACCESS_DENIED: 'PD_ERR_STORE_ACCESS_DENIED',
+  STORE_UNAVAILABLE: 'PD_ERR_STORE_UNAVAILABLE',
+  OBJECT_MISSING: 'PD_ERR_OBJECT_MISSING',
+  AUDIENCE_NOT_FOUND: 'PD_ERR_AUDIENCE_NOT_FOUND',
+  AUDIENCE_CORRUPT: 'PD_ERR_AUDIENCE_CORRUPT',
+  POLICY_CONFIG: 'PD_ERR_POLICY_CONFIG',
+  NO_RUN: 'PD_ERR_NO_RUN',
 } as const;
 
 export function errorMessage(e: unknown): string {
@@ -48,5 +57,6 @@ export function errorMessage(e: unknown): string {
 export function defaultExitCode(code: string): number {
   if (code === ErrorCodes.REDIS_UNREACHABLE) return 3;
   if (code === ErrorCodes.CONFIG || code === ErrorCodes.BAD_FLAG || code === ErrorCodes.UNKNOWN_DATE || code.startsWith('PD_ERR_INPUT_')) return 2;
+  if (code === ErrorCodes.AUDIENCE_SPEC || code === ErrorCodes.POLICY_CONFIG || code === ErrorCodes.STORE_URL || code === ErrorCodes.STORE_NOT_FOUND || code === ErrorCodes.STORE_ACCESS_DENIED) return 2;
   return 1;
 }
