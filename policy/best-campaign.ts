@@ -1,10 +1,11 @@
 /**
  * Batch-time choice of the best open campaign per action: among the campaigns of an action that
- * pass every gate, the one with the highest expected value score × value − cost. Pure.
+ * pass every gate, the one with the highest expected incremental value (offer-value.ts). Pure.
  */
 import { ACTIONS } from '../core/actions';
 import type { Campaign, GateSubject } from './campaign';
 import { passesGates } from './compliance-gates';
+import { offerEconomics } from './offer-value';
 
 export const NO_CAMPAIGN = 0xff;
 
@@ -29,7 +30,7 @@ export function chooseCampaigns(byAction: Campaign[][], s: GateSubject, date: st
     let best = -Infinity;
     for (const c of byAction[a]) {
       if (!passesGates(c, s, date)) continue;
-      const ev = scores[scoreOffset + a] * c.value_usd - c.offer_cost_usd;
+      const ev = offerEconomics(c, scores[scoreOffset + a]).value;
       if (ev > best) {
         best = ev;
         campaigns[a] = c.campaign_id;
@@ -87,7 +88,7 @@ export class CampaignPlanner {
       let id = NO_CAMPAIGN;
       const s = scores[offset + a];
       for (let k = 0; k < cs.length; k++) {
-        const ev = s * cs[k].value_usd - cs[k].offer_cost_usd;
+        const ev = offerEconomics(cs[k], s).value;
         if (ev > best) {
           best = ev;
           id = cs[k].campaign_id;

@@ -4,6 +4,8 @@ import { OFFER_ACTIONS } from '../core/actions';
 
 export const CHANNELS = ['email', 'push', 'sms', 'in_app'] as const;
 export type Channel = (typeof CHANNELS)[number];
+/** Channels that reach a user outside the app: they need marketing consent (in-app messages do not). */
+export const MARKETING_CHANNELS: ReadonlySet<Channel> = new Set(['email', 'push', 'sms']);
 
 export const campaignSchema = z.object({
   campaign_id: z.number().int().min(0).max(254),
@@ -30,4 +32,6 @@ export interface GateSubject {
   kycTier: number;
   creditEligible: boolean;
   optouts: Record<Channel, boolean>;
+  /** Marketing consent; checked for MARKETING_CHANNELS when known (CRM audiences), not online. */
+  marketingConsent?: boolean;
 }

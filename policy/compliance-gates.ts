@@ -2,7 +2,7 @@
  * Compliance gates: hard rules a campaign must pass for a user before any model ranks it.
  * Each failing gate gives a stable reason code. Pure: no I/O.
  */
-import type { Campaign, GateSubject } from './campaign';
+import { MARKETING_CHANNELS, type Campaign, type GateSubject } from './campaign';
 import { REASONS } from './reason-codes';
 
 export const GATE_REASONS = {
@@ -12,6 +12,7 @@ export const GATE_REASONS = {
   CREDIT: REASONS.CREDIT,
   OPTOUT: REASONS.OPTOUT,
   MCC: REASONS.MCC,
+  CONSENT: REASONS.CONSENT,
 } as const;
 export type GateReason = (typeof GATE_REASONS)[keyof typeof GATE_REASONS];
 
@@ -24,6 +25,7 @@ export function failedGates(c: Campaign, s: GateSubject, date: string, mcc?: str
   if (c.requires_credit && !s.creditEligible) out.push(GATE_REASONS.CREDIT);
   if (s.optouts[c.channel]) out.push(GATE_REASONS.OPTOUT);
   if (mcc !== undefined && c.excluded_mccs.includes(mcc)) out.push(GATE_REASONS.MCC);
+  if (s.marketingConsent === false && MARKETING_CHANNELS.has(c.channel)) out.push(GATE_REASONS.CONSENT);
   return out;
 }
 

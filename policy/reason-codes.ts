@@ -10,6 +10,7 @@ export const REASONS = {
   CREDIT: 'GATE_CREDIT_ELIGIBILITY',
   OPTOUT: 'GATE_CHANNEL_OPTOUT',
   MCC: 'GATE_MCC_EXCLUDED',
+  CONSENT: 'GATE_MARKETING_CONSENT',
   // over-targeting (frequency-caps.ts, fatigue.ts)
   CAP: 'CAP_PER_USER',
   COOLDOWN: 'COOLDOWN',
@@ -18,6 +19,11 @@ export const REASONS = {
   // value and money (action-choice.ts, budget-allocator.ts)
   BELOW_THRESHOLD: 'VALUE_BELOW_THRESHOLD',
   BUDGET: 'BUDGET_EXHAUSTED',
+  OUTRANKED: 'OUTRANKED_BY_OTHER_OFFER',
+  // an audience spec's own cut (audiences/audience-spec.ts)
+  SEGMENT: 'AUDIENCE_SEGMENT',
+  SCORE_THRESHOLD: 'AUDIENCE_SCORE_THRESHOLD',
+  TOP_K: 'AUDIENCE_TOP_K',
   // measurement (holdout.ts)
   HOLDOUT_GLOBAL: 'HOLDOUT_GLOBAL',
   HOLDOUT_CAMPAIGN: 'HOLDOUT_CAMPAIGN',

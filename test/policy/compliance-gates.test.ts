@@ -11,6 +11,14 @@ const base: Campaign = {
 const ok: GateSubject = { country: 'US', kycTier: 2, creditEligible: true, optouts: { email: false, push: false, sms: false, in_app: false } };
 
 describe('compliance gates', () => {
+  it('in-app messages need no marketing consent; e-mail, push and SMS do', () => {
+    const s = { ...ok, marketingConsent: false };
+    expect(failedGates({ ...base, channel: 'in_app' }, s, '2026-06-30')).toEqual([]);
+    for (const channel of ['email', 'push', 'sms'] as const) expect(failedGates({ ...base, channel }, s, '2026-06-30')).toEqual([GATE_REASONS.CONSENT]);
+    // unknown consent (the online path) is not a gate
+    expect(failedGates(base, ok, '2026-06-30')).toEqual([]);
+  });
+
   it.each([
     ['eligible', ok, '2026-06-30', undefined, []],
     ['before start', ok, '2026-05-31', undefined, [GATE_REASONS.INACTIVE]],
@@ -21,6 +29,8 @@ describe('compliance gates', () => {
     ['opted out of channel', { ...ok, optouts: { ...ok.optouts, push: true } }, '2026-06-30', undefined, [GATE_REASONS.OPTOUT]],
     ['opted out of another channel only', { ...ok, optouts: { ...ok.optouts, email: true } }, '2026-06-30', undefined, []],
     ['excluded MCC', ok, '2026-06-30', '7995', [GATE_REASONS.MCC]],
+    ['no marketing consent, push campaign', { ...ok, marketingConsent: false }, '2026-06-30', undefined, [GATE_REASONS.CONSENT]],
+    ['marketing consent given', { ...ok, marketingConsent: true }, '2026-06-30', undefined, []],
     ['every gate at once', { country: 'FR', kycTier: 0, creditEligible: false, optouts: { email: false, push: true, sms: false, in_app: false } }, '2027-01-01', '7995',
       [GATE_REASONS.INACTIVE, GATE_REASONS.COUNTRY, GATE_REASONS.KYC, GATE_REASONS.CREDIT, GATE_REASONS.OPTOUT, GATE_REASONS.MCC]],
   ] as const)('%s', (_n, subject, date, mcc, want) => {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { chooseAction, type Candidate } from '../../policy/action-choice';
-import { allocateBudgets } from '../../policy/budget-allocator';
+import { allocateBudgets, allocateFlat, OUTCOME } from '../../policy/budget-allocator';
 import { explore } from '../../policy/exploration';
 import { fatigueReasons } from '../../policy/fatigue';
 import { capReasons } from '../../policy/frequency-caps';
@@ -159,6 +159,23 @@ describe('budget allocator', () => {
     expect([...b.granted]).toEqual([0, -1, -1, -1]);
     const c2 = allocateBudgets(cands, new Map([[1, 3], [2, 5]]));
     expect([...c2.granted]).toEqual([1, -1, 0, -1]); // user 0 falls back to campaign 2
+  });
+
+  it('caps the users granted per key (an audience\'s top-k) and says why each candidate lost', () => {
+    // users 0..3 each with one candidate of key 1 (values 4, 3, 2, 1), user 1 also key 2
+    const c = {
+      offsets: Uint32Array.from([0, 1, 3, 4, 5]),
+      key: Int32Array.from([1, 1, 2, 1, 1]),
+      value: Float64Array.from([4, 3, 0.5, 2, 1]),
+      cost: Float64Array.from([1, 1, 1, 1, 5]),
+    };
+    const a = allocateFlat(c, new Map([[1, 100], [2, 100]]), new Map([[1, 2]]));
+    expect([...a.granted]).toEqual([0, 1, -1, -1]);
+    expect([...a.outcome]).toEqual([OUTCOME.GRANTED, OUTCOME.GRANTED, OUTCOME.OUTRANKED, OUTCOME.CAPACITY, OUTCOME.CAPACITY]);
+    expect(a.count.get(1)).toBe(2);
+    const b = allocateFlat(c, new Map([[1, 3], [2, 0]]));
+    expect([...b.outcome]).toEqual([OUTCOME.GRANTED, OUTCOME.GRANTED, OUTCOME.OUTRANKED, OUTCOME.GRANTED, OUTCOME.BUDGET]);
+    expect(b.spent.get(1)).toBe(3);
   });
 
   it('never exceeds any budget on random instances', () => {
