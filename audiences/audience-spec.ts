@@ -5,6 +5,8 @@
  * field. A spec must name a campaign of the world, use that campaign's channel, and keep its
  * budget within the campaign's.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCodes, PaydecideError } from '../core/errors';
 import { CHANNELS, type Campaign } from '../policy/campaign';
@@ -73,4 +75,28 @@ export function parseAudienceSpecs(files: readonly { source: string; raw: unknow
     seen.set(s.audience, source);
     return s;
   });
+}
+
+/** Reads and validates every `*.json` spec of a folder (sorted by file name). */
+export function loadAudienceSpecs(dir: string, campaigns: readonly Campaign[]): AudienceSpec[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+  } catch (e) {
+    throw specError(`${dir}: cannot read the audience specs folder (${(e as Error).message}); set PAYDECIDE_AUDIENCE_SPECS`);
+  }
+  const files = names.map((f) => {
+    const source = path.join(dir, f);
+    try {
+      return { source, raw: JSON.parse(fs.readFileSync(source, 'utf8')) as unknown };
+    } catch (e) {
+      throw specError(`${source}: not valid JSON (${(e as Error).message})`);
+    }
+  });
+  return parseAudienceSpecs(files, campaigns);
+}
+
+/** Whether the spec builds an audience on `date` (its send window; the campaign's dates are a gate). */
+export function sendsOn(s: AudienceSpec, date: string): boolean {
+  return (!s.send_from || date >= s.send_from) && (!s.send_to || date <= s.send_to);
 }

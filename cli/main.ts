@@ -6,8 +6,10 @@ import { Command, CommanderError } from 'commander';
 import { loadConfig, type Config } from '../core/config';
 import { PaydecideError, errorMessage } from '../core/errors';
 import { createLogger, type Logger } from '../core/logger';
+import { registerAudiences } from './commands/audiences';
 import { registerGen } from './commands/gen';
 import { registerNightly } from './commands/nightly';
+import { registerReport } from './commands/report';
 import { registerScores } from './commands/scores';
 import { registerStatus } from './commands/status';
 import { registerTrain } from './commands/train';
@@ -40,6 +42,8 @@ registerWorker(program, ctx);
 registerTrain(program, ctx);
 registerStatus(program, ctx);
 registerScores(program, ctx);
+registerAudiences(program, ctx);
+registerReport(program, ctx);
 
 try {
   await program.parseAsync(process.argv);

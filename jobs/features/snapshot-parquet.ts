@@ -1,6 +1,7 @@
 /**
  * Writes a chunk's feature snapshot as Parquet, one file per bucket under `<dir>/bucket=K/`:
- * `user_id`, then one FLOAT column per feature named as in the registry, in registry order, with
+ * `user_id`, then one FLOAT column per feature named as in the registry, in registry order (then,
+ * when given, one FLOAT `score_<action>` per action), with
  * the feature names and feature-set hash in the file's key-value metadata. The row-major matrix
  * is transposed bucket by bucket into one reused column-major buffer (row by row: every source
  * row read once, in order) and written by parquet-writer.ts (plain, uncompressed: the features
@@ -8,6 +9,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { ACTIONS } from '../../core/actions';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_SET_HASH } from '../../core/feature-registry';
 import { writeParquetFile, type ParquetColumn } from './parquet-writer';
 
@@ -17,6 +19,8 @@ export interface SnapshotRows {
   buckets: Uint32Array;
   /** Row-major n × FEATURE_COUNT. */
   x: Float32Array;
+  /** Row-major n × ACTIONS.length: the night's scores, written as `score_<action>` after the features (what audiences read). */
+  scores?: Float32Array;
 }
 
 /**
@@ -49,6 +53,11 @@ export function writeSnapshotParquet(dir: string, tag: string, m: SnapshotRows):
       { name: 'user_id', type: 'string', values: rows.map((i) => m.userIds[i]) },
       ...FEATURE_NAMES.map((name, j): ParquetColumn => ({ name, type: 'float', values: cols[j] })),
     ];
+    const sc = m.scores;
+    if (sc) {
+      const H = ACTIONS.length;
+      ACTIONS.forEach((a, h) => columns.push({ name: `score_${a}`, type: 'float', values: Float32Array.from(rows, (i) => sc[i * H + h]) }));
+    }
     const file = path.join(dir, `bucket=${bucket}`, `${tag}_0.parquet`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;

@@ -111,7 +111,6 @@ export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<Ch
   } finally {
     conn.closeSync();
   }
-  writeSnapshotParquet(p.snapshotDir, `chunk${String(p.chunkIndex).padStart(5, '0')}`, m);
   // The state for tomorrow; the day before stays (a rerun of this night needs it), older go.
   writeStateFile(stFile, { state: m.payment, userIds: m.userIds, asOf: p.asOf });
   pruneStateFiles(stFile, addDays(p.asOf, -1));
@@ -127,6 +126,8 @@ export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<Ch
     const out = await scorer.score(m.x.subarray(off * FEATURE_COUNT, (off + rows) * FEATURE_COUNT), rows);
     scores.set(out, off * H);
   }
+  // The snapshot with its scores: what tonight's audiences and tomorrow's training sets read.
+  writeSnapshotParquet(p.snapshotDir, `chunk${String(p.chunkIndex).padStart(5, '0')}`, { ...m, scores });
   const t3 = performance.now();
 
   const campaigns = new Uint8Array(m.n * H);

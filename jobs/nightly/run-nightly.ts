@@ -28,6 +28,29 @@ import { snapshotDirFor } from './chunk-job';
 import type { FinalizePayload, FinalizeResult } from './finalize-job';
 import { bullPrefix, CHUNK_JOB, CHUNK_QUEUE, chunkJobId, FINALIZE_JOB, FINALIZE_QUEUE, finalizeJobId } from './queues';
 import { startWorkers } from './worker-runtime';
+import { publishAudiences } from '../audiences/publish-audiences';
+
+/** Peak RSS per stage: a 100 ms sampler that keeps the largest RSS seen since the last take(). */
+function rssSampler(): { take(): number; stop(): void } {
+  let peak = process.memoryUsage.rss();
+  const t = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 100);
+  t.unref();
+  return {
+    take() {
+      const p = Math.max(peak, process.memoryUsage.rss());
+      peak = process.memoryUsage.rss();
+      return p;
+    },
+    stop: () => clearInterval(t),
+  };
+}
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1e6;
+}
 
 export interface NightlyOptions {
   dataDir: string;
@@ -38,6 +61,8 @@ export interface NightlyOptions {
   train?: boolean;
   /** Rebuild the payment features from 90 days of payments even where yesterday's state could be moved on. */
   full?: boolean;
+  /** Build and publish tonight's audiences after the flip. @defaultValue true */
+  audiences?: boolean;
   logger: Logger;
   onProgress?(p: { stage: string; done: number; total: number; users: number }): void;
 }
@@ -45,6 +70,17 @@ export interface NightlyOptions {
 export interface StageTiming {
   name: string;
   wall_s: number;
+  /**
+   * CPU-seconds of this process in the stage. Chunk stages run in overlapping worker threads,
+   * so the build's measured CPU is shared among them in proportion to their wall time.
+   */
+  cpu_s: number;
+  /** Largest resident set of the process seen during the stage (sampled every 100 ms). */
+  peak_rss_bytes: number;
+  redis_bytes?: number;
+  store_bytes?: number;
+  store_write_requests?: number;
+  store_read_requests?: number;
 }
 export interface NightlyResult {
   version: string;
@@ -63,6 +99,8 @@ export interface NightlyResult {
   total_s: number;
   cpu_s: number;
   retired: string[];
+  /** Tonight's audiences (null when not asked for). */
+  audiences: { store: string; run: string; published: number; rows: number; rows_sent: number; skipped: number; bytes: number } | null;
 }
 
 const RUN_TTL_S = 7 * 86400;
@@ -122,12 +160,15 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
   const tStart = performance.now();
   const cpuStart = process.cpuUsage();
   const stages: StageTiming[] = [];
+  const rss = rssSampler();
   const stage = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
     const t = performance.now();
+    const c = process.cpuUsage();
+    rss.take();
     try {
       return await f();
     } finally {
-      stages.push({ name, wall_s: (performance.now() - t) / 1000 });
+      stages.push({ name, wall_s: (performance.now() - t) / 1000, cpu_s: cpuSeconds(c), peak_rss_bytes: rss.take() });
     }
   };
 
@@ -154,7 +195,7 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
       const expectedUsers = await countExpectedUsers(cfg, worldFiles(dataDir, world, 'users'), o.asOf);
       return { world, manifest, trained, expectedUsers };
     });
-    if (trained) stages.push({ name: 'train', wall_s: stages.pop()!.wall_s });
+    if (trained) stages.push({ ...stages.pop()!, name: 'train' });
 
     const slots = slotCount(world.users, world.buckets, cfg.usersPerSlot);
     rk = runKey(cfg.prefix, dataDir, o.asOf, manifest.version);
@@ -232,6 +273,8 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
     o.onProgress?.({ stage: 'score', done, total: nChunks, users });
 
     const tBuild = performance.now();
+    const cpuBuild = process.cpuUsage();
+    rss.take();
     if ((o.workers ?? 2) > 0) runtime = await startWorkers(cfg, redis, log, { concurrency: o.workers ?? 2 });
     let result: FinalizeResult;
     try {
@@ -242,11 +285,15 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
       throw new PaydecideError(codeOf(reason), `nightly ${version} failed, nothing published: ${reason.replace(/^PD_ERR_[A-Z_]+: /, '')}`, { cause: e });
     }
     const buildS = (performance.now() - tBuild) / 1000;
+    const buildCpu = cpuSeconds(cpuBuild);
+    const buildRss = rss.take();
     const ss = result.stageSeconds;
     const chunkSum = Object.values(ss).reduce((a, b) => a + b, 0) || 1;
-    // Chunk stages may overlap across workers: share the build wall time in proportion.
+    // Chunk stages may overlap across workers: share the build's wall time and CPU in proportion.
+    // (With --workers 0 the chunks ran in other processes: their CPU is not measured here.)
     for (const k of ['verify_s', 'features_s', 'scoring_s', 'policy_s', 'publish_s']) {
-      stages.push({ name: k.replace('_s', ''), wall_s: (buildS * (ss[k] ?? 0)) / chunkSum });
+      const share = (ss[k] ?? 0) / chunkSum;
+      stages.push({ name: k.replace('_s', ''), wall_s: buildS * share, cpu_s: buildCpu * share, peak_rss_bytes: buildRss });
     }
     if (!result.ok) {
       const failed = result.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ');
@@ -255,6 +302,31 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
     committed = true;
     await parent.remove().catch(() => {});
     const redisBytes = await store.versionBytes(version);
+    const pub = stages.find((x) => x.name === 'publish');
+    if (pub) pub.redis_bytes = redisBytes;
+    let audiences: NightlyResult['audiences'] = null;
+    if (o.audiences !== false) {
+      const v = version;
+      try {
+        const a = await stage('audiences', () => publishAudiences(cfg, { dataDir, asOf: o.asOf, scoresVersion: v, modelVersion: manifest.version, logger: log }));
+        Object.assign(stages[stages.length - 1], { store_bytes: a.storeStats.bytesWritten, store_write_requests: a.storeStats.writeRequests, store_read_requests: a.storeStats.readRequests });
+        audiences = {
+          store: a.store,
+          run: a.run,
+          published: a.audiences.length,
+          rows: a.audiences.reduce((x, y) => x + y.rows, 0),
+          rows_sent: a.audiences.reduce((x, y) => x + y.rows_sent, 0),
+          skipped: a.skipped.length,
+          bytes: a.bytes,
+        };
+      } catch (e) {
+        // The scores are live already; the audiences of this date are not, and the previous
+        // date's stay readable. The run record says so.
+        await redis.hset(rk, { status: 'audiences_failed', error: errorMessage(e).slice(0, 500) }).catch(() => {});
+        const err = e instanceof PaydecideError ? e : undefined;
+        throw new PaydecideError(err?.code ?? ErrorCodes.RUN_FAILED, `scores ${version} are live, but the audiences of ${o.asOf} were not published (the previous date's stay readable; rerun them with \`paydecide audiences build --data ${o.dataDir} --date ${o.asOf}\`): ${err ? err.message : errorMessage(e)}`, { cause: e, exitCode: err?.exitCode });
+      }
+    }
     const total_s = (performance.now() - tStart) / 1000;
     const cpu = process.cpuUsage(cpuStart);
     const out: NightlyResult = {
@@ -273,6 +345,7 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
       total_s,
       cpu_s: (cpu.user + cpu.system) / 1e6,
       retired: result.retired,
+      audiences,
     };
     await redis
       .multi()
@@ -295,6 +368,7 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
     }
     throw e;
   } finally {
+    rss.stop();
     await runtime?.close();
     await events?.close().catch(() => {});
     await chunkEvents?.close().catch(() => {});

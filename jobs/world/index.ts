@@ -23,3 +23,4 @@ export {
   type WorldManifest,
   type WorldTable,
 } from './world-manifest';
+export { resolveWorldDir, publishWorld, mirrorDir } from './world-mirror';

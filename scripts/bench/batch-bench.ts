@@ -2,7 +2,9 @@
  * make bench-batch: the nightly on a 1M-user world (BENCH_USERS to change), stage by stage, and
  * in the same run the baselines it is judged against: the DuckDB feature query alone, ONNX
  * Runtime alone on the same matrix, a bare pipelined HSET of the same bytes (Redis ceiling), and
- * the same work by a Python/pandas peer when Debian's python3-pandas/-redis can be installed.
+ * the same work by a Python/pandas peer when Debian's python3-pandas/-redis can be installed;
+ * then tonight's audiences (all example specs) built from the last night, and the cost per
+ * million by stage with the cost report's own model (jobs/report/cost-report.ts).
  * The last line is `RESULT {json}`. Not a test: nothing here asserts a time.
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +22,9 @@ import { closeDuckDB, openDuckDB, sqlString, sqlStringList } from '../../jobs/du
 import { computeSnapshot } from '../../jobs/features/feature-snapshot';
 import { writeSnapshotParquet } from '../../jobs/features/snapshot-parquet';
 import { runNightly, type NightlyResult } from '../../jobs/nightly/run-nightly';
+import { publishAudiences } from '../../jobs/audiences/publish-audiences';
+import { computeCostReport } from '../../jobs/report/cost-report';
+import { renderCostText } from '../../jobs/report/cost-report-render';
 import { addDays } from '../../core/dates';
 import { trainBaseline } from '../../jobs/train/train-baseline';
 import { generateWorld, readWorldManifest, worldFiles } from '../../jobs/world';
@@ -123,7 +128,7 @@ async function main() {
   const { gen_s, extend_s } = await ensureWorld();
   const world = readWorldManifest(WORLD);
   const prefix = `pdbench-${randomBytes(3).toString('hex')}`;
-  const cfg = loadConfig({ ...process.env, PAYDECIDE_PREFIX: prefix, PAYDECIDE_MODELS_DIR: MODELS, PAYDECIDE_REDIS_URL: REDIS_URL });
+  const cfg = loadConfig({ ...process.env, PAYDECIDE_PREFIX: prefix, PAYDECIDE_MODELS_DIR: MODELS, PAYDECIDE_REDIS_URL: REDIS_URL, PAYDECIDE_AUDIENCES: path.join(OUT, 'audiences') });
   const redis = new Redis(REDIS_URL);
   try {
     let t = performance.now();
@@ -144,8 +149,9 @@ async function main() {
     const fulls: NightlyResult[] = [];
     const incs: NightlyResult[] = [];
     for (let r = 0; r < REPS; r++) {
-      fulls.push(await runNightly({ ...cfg, verifyInputs: 'always' }, { dataDir: WORLD, asOf: DATE, full: true, logger: log }));
-      incs.push(await runNightly(cfg, { dataDir: WORLD, asOf: NEXT, logger: log }));
+      // scoring nights as issue 3 measured them; the audiences stage is timed apart below
+      fulls.push(await runNightly({ ...cfg, verifyInputs: 'always' }, { dataDir: WORLD, asOf: DATE, full: true, audiences: false, logger: log }));
+      incs.push(await runNightly(cfg, { dataDir: WORLD, asOf: NEXT, audiences: false, logger: log }));
       say(`nights ${r + 1}/${REPS}: full rebuild ${fulls[r].total_s.toFixed(1)} s, next day ${incs[r].total_s.toFixed(1)} s`);
     }
     const median = (xs: NightlyResult[]) => [...xs].sort((a, b) => a.total_s - b.total_s)[(xs.length - 1) >> 1];
@@ -153,6 +159,26 @@ async function main() {
     const inc = median(incs);
     const incMode = incs.every((x) => x.featureModes.full === 0) ? 'incremental' : incs.every((x) => x.featureModes.incremental === 0) ? 'full-recompute' : 'mixed';
     const stage = (r: NightlyResult, n: string) => r.stages.find((s) => s.name === n)?.wall_s ?? 0;
+
+    // Tonight's audiences from the last (incremental) night's snapshot: every example spec.
+    fs.rmSync(path.join(OUT, 'audiences'), { recursive: true, force: true });
+    const last = incs[incs.length - 1];
+    const aRss = process.memoryUsage.rss();
+    const aCpu = process.cpuUsage();
+    t = performance.now();
+    const aud = await publishAudiences(cfg, { dataDir: WORLD, asOf: NEXT, scoresVersion: last.version, modelVersion: last.modelVersion, logger: log });
+    const audiences_s = secs(t);
+    const ac = process.cpuUsage(aCpu);
+    const audStage = { name: 'audiences', wall_s: audiences_s, cpu_s: (ac.user + ac.system) / 1e6, peak_rss_bytes: Math.max(aRss, process.memoryUsage.rss()), store_bytes: aud.storeStats.bytesWritten, store_write_requests: aud.storeStats.writeRequests, store_read_requests: aud.storeStats.readRequests };
+    const audRows = aud.audiences.reduce((a, b) => a + b.rows, 0);
+    say(`audiences: ${aud.audiences.length} published in ${audiences_s.toFixed(1)} s (read ${aud.seconds.read.toFixed(1)}, select ${aud.seconds.select.toFixed(1)}, write ${aud.seconds.write.toFixed(1)}), ${audRows} rows, ${aud.selectedUsers} of ${aud.users} users selected`);
+    // The cost report of a full night (the median full rebuild + the audiences), by the report's model.
+    const cost = computeCostReport(
+      { version: full.version, as_of: DATE, users: full.users, total_s: full.total_s + audiences_s, cpu_s: full.cpu_s + audStage.cpu_s, stages: [...full.stages, audStage].map((x) => ({ ...x })), redisBytes: full.redisBytes, finished_at: new Date().toISOString() },
+      cfg.prices,
+      cfg.keepVersions,
+    );
+    say(renderCostText(cost));
 
     // Baselines on the same data, in this run.
     const files = {
@@ -203,10 +229,7 @@ async function main() {
 
     const bytesPerUser = full.redisBytes / full.users;
     const cpuPerMillion = (full.cpu_s / full.users) * 1e6;
-    // Documented prices (README "Cost"): $0.04 per vCPU-hour, $11 per GB-month of Redis memory.
-    const VCPU_HOUR = 0.04;
-    const REDIS_GB_MONTH = 11;
-    const costPerMillion = (cpuPerMillion / 3600) * VCPU_HOUR + ((bytesPerUser * 1e6 * cfg.keepVersions) / 1e9) * (REDIS_GB_MONTH / 30);
+    const costPerMillion = cost.cost_per_million_usd;
 
     const rows: [string, string, string][] = [
       [`whole nightly (full rebuild), median of ${REPS}`, `${full.total_s.toFixed(1)} s`, `${Math.round(full.users / full.total_s).toLocaleString()} users/s; runs ${fulls.map((x) => x.total_s.toFixed(1)).join(', ')} s`],
@@ -218,7 +241,8 @@ async function main() {
       ['nightly publish', `${stage(full, 'publish').toFixed(2)} s`, `${Math.round(full.users / stage(full, 'publish')).toLocaleString()} users/s`],
       ['bare pipelined HSET ceiling', `${(m.n / ceiling.users_per_s).toFixed(2)} s`, `${Math.round(ceiling.users_per_s).toLocaleString()} users/s`],
       ['Redis bytes/user (nightly / bare)', `${bytesPerUser.toFixed(1)}`, `${ceiling.bytes_per_user.toFixed(1)}`],
-      ['CPU-s per million scores', cpuPerMillion.toFixed(1), `$${costPerMillion.toFixed(4)} per million (budget $25)`],
+      ['audiences (all specs), apart', `${audiences_s.toFixed(1)} s`, `${aud.audiences.length} audiences, ${audRows.toLocaleString()} rows; select ${aud.seconds.select.toFixed(1)} s`],
+      ['CPU-s per million scores (scoring night)', cpuPerMillion.toFixed(1), `$${costPerMillion.toFixed(4)} per million with audiences (budget $25)`],
     ];
     if (peer) rows.push(['Python/pandas peer (same work)', `${peer.total_s.toFixed(1)} s`, `features ${peer.features_s.toFixed(1)} s, scoring ${peer.scoring_s.toFixed(1)} s, publish ${peer.publish_s.toFixed(1)} s`]);
     if (gen_s !== null) rows.push(['gen (apart)', `${gen_s.toFixed(1)} s`, `extend by a day ${extend_s!.toFixed(1)} s`]);
@@ -247,6 +271,11 @@ async function main() {
       ort_alone_rows_per_s: Math.round(m.n / ort_s),
       cpu_s_per_million: Number(cpuPerMillion.toFixed(1)),
       cost_per_million_usd: Number(costPerMillion.toFixed(4)),
+      projection_120m_usd_per_day: Number(cost.projection_120m_usd_per_day.toFixed(2)),
+      audiences_s: Number(audiences_s.toFixed(2)),
+      audiences_select_s: Number(aud.seconds.select.toFixed(2)),
+      audiences_published: aud.audiences.length,
+      audience_rows: audRows,
       gen_s: gen_s === null ? null : Number(gen_s.toFixed(1)),
       train_s: train_s === null ? null : Number(train_s.toFixed(1)),
       peer_nightly_s: peer ? Number(peer.total_s.toFixed(1)) : null,
