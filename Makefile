@@ -19,15 +19,19 @@ deps: $(NPM_STAMP)
 demo: deps
 	@export PAYDECIDE_REDIS_URL="$$(scripts/ensure-redis)"; \
 	echo "== Redis: $$PAYDECIDE_REDIS_URL (prefix $${PAYDECIDE_PREFIX:-pd})"; \
-	echo "== 1/4 generate a $(DEMO_USERS)-user world as of $(DEMO_DATE) into $(DEMO_DIR)"; \
+	echo "== 1/6 generate a $(DEMO_USERS)-user world as of $(DEMO_DATE) into $(DEMO_DIR)"; \
 	rm -rf $(DEMO_DIR); \
 	$(PD) gen --out $(DEMO_DIR) --users $(DEMO_USERS) --date $(DEMO_DATE) --seed 42; \
-	echo "== 2/4 nightly: train baseline if needed, features, ONNX scoring, publish, validate, flip"; \
+	echo "== 2/6 nightly: train baseline if needed, features, ONNX scoring, publish, validate, flip, audiences"; \
 	$(PD) nightly --data $(DEMO_DIR) --date $(DEMO_DATE); \
-	echo "== 3/4 status"; \
+	echo "== 3/6 status"; \
 	$(PD) status; \
-	echo "== 4/4 one user's record, decoded"; \
-	$(PD) scores get 123
+	echo "== 4/6 one user's record, decoded"; \
+	$(PD) scores get 123; \
+	echo "== 5/6 tonight's CRM audiences (pull one with: $(PD) audiences pull <name> --to DIR [--format csv])"; \
+	$(PD) audiences list; \
+	echo "== 6/6 cost of the night (HTML: $(PD) report cost --html cost.html)"; \
+	$(PD) report cost
 
 typecheck: deps
 	npx tsc --noEmit -p .

@@ -86,6 +86,7 @@ export interface Selection {
   exploredUsers: number;
 }
 
+const NONE: readonly ReasonCode[] = [];
 const ACTION_INDEX = new Map<string, number>(ACTIONS.map((a, i) => [a, i]));
 
 function subjectOf(u: SelectionUsers, i: number): GateSubject {
@@ -115,9 +116,10 @@ export function selectAudiences(cfg: PolicyConfig, users: SelectionUsers, rules:
   const actionOf = rules.map((r) => ACTION_INDEX.get(r.campaign.action)!);
 
   // Gates depend only on a handful of user attributes: evaluate them once per combination.
-  const gateCache = new Map<string, (readonly ReasonCode[])[]>();
+  const gateCache = new Map<number, (readonly ReasonCode[])[]>();
+  const countryIndex = new Map<string, number>();
   // Users failing the same gates for an audience are counted per combination, added at the end.
-  const gateUsers = new Map<string, number>();
+  const gateUsers = new Map<number, number>();
 
   // Candidates, flat (CSR by user): audience index, value, cost.
   let cap = Math.max(16, users.n * 2);
@@ -132,7 +134,10 @@ export function selectAudiences(cfg: PolicyConfig, users: SelectionUsers, rules:
 
   for (let i = 0; i < users.n; i++) {
     offsets[i] = len;
-    const gk = `${users.country[i]}|${users.kycTier[i]}|${users.creditEligible[i]}|${users.optoutBits[i]}|${users.marketingConsent[i]}`;
+    let ci = countryIndex.get(users.country[i]);
+    if (ci === undefined) countryIndex.set(users.country[i], (ci = countryIndex.size));
+    // one integer per combination: country, KYC tier (0-3), credit, opt-out bits (0-15), consent
+    const gk = ((((ci * 4 + users.kycTier[i]) * 2 + users.creditEligible[i]) * 16 + users.optoutBits[i]) * 2 + users.marketingConsent[i]);
     let gates = gateCache.get(gk);
     if (!gates) {
       const s = subjectOf(users, i);
@@ -140,7 +145,8 @@ export function selectAudiences(cfg: PolicyConfig, users: SelectionUsers, rules:
       gateCache.set(gk, gates);
     }
     gateUsers.set(gk, (gateUsers.get(gk) ?? 0) + 1);
-    const fatigue = fatigueReasons(cfg, history.user.get(i), today);
+    const exposure = history.user.get(i);
+    const fatigue = exposure ? fatigueReasons(cfg, exposure, today) : NONE;
     const hist = history.campaign.get(i);
     cands.length = 0;
     for (let a = 0; a < A; a++) {
@@ -155,7 +161,8 @@ export function selectAudiences(cfg: PolicyConfig, users: SelectionUsers, rules:
         bump(a, REASONS.SCORE_THRESHOLD);
         continue;
       }
-      const caps = capReasons(r.campaign, hist?.get(r.campaign.campaign_id), today);
+      const h = hist?.get(r.campaign.campaign_id);
+      const caps = h ? capReasons(r.campaign, h, today) : NONE;
       if (caps.length > 0 || fatigue.length > 0) {
         for (const x of caps) bump(a, x);
         for (const x of fatigue) bump(a, x);

@@ -4,6 +4,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ErrorCodes, PaydecideError } from './errors';
 
@@ -47,8 +48,8 @@ const schema = z.object({
   PAYDECIDE_VERIFY_INPUTS: z.enum(['changed', 'always']).default('changed'),
   /** Where the nightly publishes CRM audiences: a directory or s3://bucket/prefix. @defaultValue $PAYDECIDE_HOME/audiences */
   PAYDECIDE_AUDIENCES: z.string().min(1).optional(),
-  /** Folder of audience spec files (*.json). @defaultValue ./audiences/specs */
-  PAYDECIDE_AUDIENCE_SPECS: z.string().min(1).default('audiences/specs'),
+  /** Folder of audience spec files (*.json). @defaultValue the example specs shipped in audiences/specs */
+  PAYDECIDE_AUDIENCE_SPECS: z.string().min(1).default(fileURLToPath(new URL('../audiences/specs', import.meta.url))),
   /** Policy config file (JSON, policy/policy-config.ts); unset = the documented defaults. */
   PAYDECIDE_POLICY_FILE: z.string().min(1).optional(),
   /** Local mirror of s3:// world inputs (DuckDB reads local files). @defaultValue $PAYDECIDE_HOME/cache */

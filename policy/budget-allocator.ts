@@ -9,7 +9,10 @@
  * or capacity is ever exceeded (tested).
  *
  * The nightly works on a million users with several candidates each, so the core works on flat
- * arrays (one row per candidate, users' candidates contiguous: CSR) instead of objects.
+ * arrays (one row per candidate, users' candidates contiguous: CSR) instead of objects, and
+ * merges the users' sorted candidate lists with a heap instead of sorting every candidate
+ * (at 1M users and 12.4M candidates: 12 s for the sort → 6 s, most of it popping candidates
+ * that no longer fit a shrinking budget).
  */
 import { REASONS, type ReasonCode } from './reason-codes';
 
@@ -43,41 +46,118 @@ export interface FlatAllocation {
 export function allocateFlat(c: FlatCandidates, remaining: ReadonlyMap<number, number>, capacity: ReadonlyMap<number, number> = new Map()): FlatAllocation {
   const nUsers = c.offsets.length - 1;
   const total = c.offsets[nUsers];
-  const owner = new Uint32Array(total);
-  for (let u = 0; u < nUsers; u++) owner.fill(u, c.offsets[u], c.offsets[u + 1]);
-  const order = new Uint32Array(total);
-  for (let i = 0; i < total; i++) order[i] = i;
   const v = c.value;
-  order.sort((a, b) => v[b] - v[a] || a - b);
+  // Global greedy order = value descending, then candidate row ascending. Each user's candidates
+  // in that order (most callers hand them over sorted already) ...
+  const ord = new Uint32Array(total);
+  for (let i = 0; i < total; i++) ord[i] = i;
+  for (let u = 0; u < nUsers; u++) {
+    const lo = c.offsets[u], hi = c.offsets[u + 1];
+    let sorted = true;
+    for (let i = lo + 1; i < hi && sorted; i++) sorted = v[i - 1] >= v[i];
+    if (!sorted) ord.subarray(lo, hi).sort((a, b) => v[b] - v[a] || a - b);
+  }
+  // ... merged across users by a heap of each user's next candidate: the same sequence as one
+  // sort of all candidates (a k-way merge of sorted lists), without sorting the candidates a
+  // user never reaches because an earlier one was granted. A key whose budget is below its
+  // cheapest candidate, or whose room is used up, is dead: its candidates are passed over
+  // without heap work, and once every key is dead the rest is decided at once.
+  let maxKey = 0;
+  for (let i = 0; i < total; i++) if (c.key[i] > maxKey) maxKey = c.key[i];
+  if (total > 0 && (maxKey > 1 << 24 || c.key.some((k) => k < 0))) throw new RangeError('allocateFlat: keys must be integers in 0..2^24');
+  const K = maxKey + 1;
+  const left = new Float64Array(K);
+  const room = new Float64Array(K).fill(Infinity);
+  const minCost = new Float64Array(K).fill(Infinity);
+  for (let i = 0; i < total; i++) if (c.cost[i] < minCost[c.key[i]]) minCost[c.key[i]] = c.cost[i];
+  for (const [k, b] of remaining) if (k >= 0 && k < K) left[k] = b;
+  for (const [k, r] of capacity) if (k >= 0 && k < K) room[k] = r;
+  // 0 = live, else the OUTCOME every candidate of the key now gets
+  const dead = new Uint8Array(K);
+  let liveKeys = 0;
+  const refresh = (k: number): void => {
+    if (dead[k]) return;
+    if (room[k] <= 0) dead[k] = OUTCOME.CAPACITY;
+    else if (!(minCost[k] <= left[k])) dead[k] = OUTCOME.BUDGET;
+    if (dead[k]) liveKeys--;
+  };
+  for (let k = 0; k < K; k++) {
+    liveKeys++;
+    refresh(k);
+  }
 
-  const left = new Map(remaining);
-  const room = new Map(capacity);
+  const ptr = new Uint32Array(nUsers);
+  const heap = new Uint32Array(nUsers);
+  const headValue = new Float64Array(nUsers);
+  const headRow = new Uint32Array(nUsers);
+  const outcome = new Uint8Array(total).fill(OUTCOME.OUTRANKED);
+  const granted = new Int32Array(nUsers).fill(-1);
+  /** Moves user u to its next candidate of a live key; false when none is left. */
+  const advance = (u: number, from: number): boolean => {
+    const end = c.offsets[u + 1];
+    let p = from;
+    for (; p < end; p++) {
+      const i = ord[p];
+      const d = dead[c.key[i]];
+      if (d === 0) break;
+      outcome[i] = d;
+    }
+    ptr[u] = p;
+    if (p === end) return false;
+    headRow[u] = ord[p];
+    headValue[u] = v[ord[p]];
+    return true;
+  };
+  let size = 0;
+  for (let u = 0; u < nUsers; u++) if (advance(u, c.offsets[u])) heap[size++] = u;
+  const siftDown = (k: number): void => {
+    const x = heap[k];
+    const xv = headValue[x], xr = headRow[x];
+    for (;;) {
+      let child = 2 * k + 1;
+      if (child >= size) break;
+      let cu = heap[child];
+      if (child + 1 < size) {
+        const o = heap[child + 1];
+        if (headValue[o] > headValue[cu] || (headValue[o] === headValue[cu] && headRow[o] < headRow[cu])) (child++, (cu = o));
+      }
+      if (!(headValue[cu] > xv || (headValue[cu] === xv && headRow[cu] < xr))) break;
+      heap[k] = cu;
+      k = child;
+    }
+    heap[k] = x;
+  };
+  for (let k = (size >> 1) - 1; k >= 0; k--) siftDown(k);
+
   const spent = new Map<number, number>();
   const count = new Map<number, number>();
-  const granted = new Int32Array(nUsers).fill(-1);
-  // Until decided otherwise a candidate lost to its user's other offer; budget/capacity below.
-  const outcome = new Uint8Array(total).fill(OUTCOME.OUTRANKED);
-  for (let j = 0; j < total; j++) {
-    const i = order[j];
-    const u = owner[i];
-    if (granted[u] >= 0) continue;
+  while (size > 0 && liveKeys > 0) {
+    const u = heap[0];
+    const i = headRow[u];
     const k = c.key[i];
-    const r = room.get(k);
-    if (r !== undefined && r <= 0) {
-      outcome[i] = OUTCOME.CAPACITY;
-      continue;
+    let done = false;
+    if (dead[k]) outcome[i] = dead[k];
+    else if (!(c.cost[i] <= left[k])) outcome[i] = OUTCOME.BUDGET;
+    else {
+      left[k] -= c.cost[i];
+      room[k] -= 1;
+      spent.set(k, (spent.get(k) ?? 0) + c.cost[i]);
+      count.set(k, (count.get(k) ?? 0) + 1);
+      granted[u] = i;
+      outcome[i] = OUTCOME.GRANTED;
+      refresh(k);
+      done = true;
     }
-    const budget = left.get(k) ?? 0;
-    if (!(c.cost[i] <= budget)) {
-      outcome[i] = OUTCOME.BUDGET;
-      continue;
+    if (!done && advance(u, ptr[u] + 1)) siftDown(0);
+    else {
+      heap[0] = heap[--size];
+      siftDown(0);
     }
-    left.set(k, budget - c.cost[i]);
-    if (r !== undefined) room.set(k, r - 1);
-    spent.set(k, (spent.get(k) ?? 0) + c.cost[i]);
-    count.set(k, (count.get(k) ?? 0) + 1);
-    granted[u] = i;
-    outcome[i] = OUTCOME.GRANTED;
+  }
+  // Every key dead: whatever is left meets a dead key.
+  for (let h = 0; h < size; h++) {
+    const u = heap[h];
+    for (let p = ptr[u]; p < c.offsets[u + 1]; p++) outcome[ord[p]] = dead[c.key[ord[p]]] || OUTCOME.BUDGET;
   }
   // A candidate of a user who got another offer counts as outranked, whatever it met first.
   for (let u = 0; u < nUsers; u++) {

@@ -178,6 +178,46 @@ describe('budget allocator', () => {
     expect(b.spent.get(1)).toBe(3);
   });
 
+  it('equals the plain greedy over one global sort of every candidate (random instances with ties)', () => {
+    // the reference: sort all candidates by value desc, then row; grant in that order
+    const reference = (offsets: Uint32Array, key: Int32Array, value: Float64Array, cost: Float64Array, budgets: Map<number, number>, cap: Map<number, number>) => {
+      const n = offsets.length - 1;
+      const owner: number[] = [];
+      for (let u = 0; u < n; u++) for (let i = offsets[u]; i < offsets[u + 1]; i++) owner[i] = u;
+      const order = owner.map((_, i) => i).sort((a, b) => value[b] - value[a] || a - b);
+      const left = new Map(budgets);
+      const room = new Map(cap);
+      const granted = new Array(n).fill(-1);
+      for (const i of order) {
+        const u = owner[i];
+        if (granted[u] >= 0) continue;
+        const r = room.get(key[i]);
+        if (r !== undefined && r <= 0) continue;
+        if (!(cost[i] <= (left.get(key[i]) ?? 0))) continue;
+        left.set(key[i], left.get(key[i])! - cost[i]);
+        if (r !== undefined) room.set(key[i], r - 1);
+        granted[u] = i;
+      }
+      return granted;
+    };
+    let seed = 11;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    for (let t = 0; t < 40; t++) {
+      const n = 200;
+      const lens = Array.from({ length: n }, () => Math.floor(rnd() * 5));
+      const offsets = new Uint32Array(n + 1);
+      lens.forEach((l, u) => (offsets[u + 1] = offsets[u] + l));
+      const total = offsets[n];
+      const key = Int32Array.from({ length: total }, () => Math.floor(rnd() * 6));
+      const value = Float64Array.from({ length: total }, () => Math.round(rnd() * 8) / 2); // many ties
+      const cost = Float64Array.from({ length: total }, () => rnd() * 3);
+      const budgets = new Map(Array.from({ length: 6 }, (_, k) => [k, rnd() * 60] as [number, number]));
+      const cap = new Map([[0, 5], [3, 12]]);
+      const a = allocateFlat({ offsets, key, value, cost }, budgets, cap);
+      expect([...a.granted]).toEqual(reference(offsets, key, value, cost, budgets, cap));
+    }
+  });
+
   it('never exceeds any budget on random instances', () => {
     let seed = 7;
     const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
