@@ -318,6 +318,16 @@ describe('audiences', () => {
       expect(JSON.stringify(await listAudiences(new LocalObjectStore(audDir), false))).toBe(snapshot);
     });
 
+    it('a nightly whose audiences fail exits with the spec error, says the scores are live, and publishes nothing for the date', async () => {
+      const dir = badSpecs('nightly', (x) => (x.budget_usd = -1));
+      const c = loadConfig({ PAYDECIDE_REDIS_URL: REDIS_URL, PAYDECIDE_PREFIX: prefix, PAYDECIDE_HOME: tmp, PAYDECIDE_CHUNK_BUCKETS: '4', PAYDECIDE_DUCKDB_MEMORY: '2GB', PAYDECIDE_AUDIENCES: audDir, PAYDECIDE_AUDIENCE_SPECS: dir });
+      const err = await runNightly(c, { dataDir: world, asOf: D2, logger: log }).catch((e) => e);
+      expect(err).toMatchObject({ code: ErrorCodes.AUDIENCE_SPEC, exitCode: 2 });
+      expect(err.message).toMatch(/scores \S+ are live, but the audiences of 2026-06-30 were not published/);
+      expect(err.message).toMatch(/budget_usd/);
+      expect(JSON.stringify(await listAudiences(new LocalObjectStore(audDir), false))).toBe(snapshot);
+    });
+
     it('a policy file with a bad field → PD_ERR_POLICY_CONFIG', async () => {
       const f = path.join(tmp, 'policy.json');
       fs.writeFileSync(f, JSON.stringify({ epsilon: 2 }));
