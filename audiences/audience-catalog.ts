@@ -4,12 +4,11 @@
  * refuses the whole audience when one does not match or the manifest is missing: nothing
  * unverified is left in the target folder.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ErrorCodes, PaydecideError } from '../core/errors';
-import type { ObjectStore } from '../core/object-store';
-import { EXPOSURES, audienceManifestSchema, manifestKey, parseManifest, type AudienceManifest, type Part } from './audience-manifest';
+import { sha256File, type ObjectStore } from '../core/object-store';
+import { audienceManifestSchema, manifestKey, parseManifest, type AudienceManifest, type Part } from './audience-manifest';
 
 export interface AudienceListing {
   audience: string;
@@ -70,28 +69,12 @@ export async function listAudiences(store: ObjectStore, latestOnly = false): Pro
   return out;
 }
 
-export function sha256OfFile(file: string): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (;;) {
-      const n = fs.readSync(fd, buf, 0, buf.length, null);
-      if (n === 0) break;
-      h.update(buf.subarray(0, n));
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
-
 /** Downloads one part to `file` and checks it; a mismatch removes the file and throws. */
 export async function fetchVerifiedPart(store: ObjectStore, folder: string, part: Part, file: string): Promise<void> {
   const key = `${folder}/${part.file}`;
   await store.getToFile(key, file);
   const size = fs.statSync(file).size;
-  const sha = sha256OfFile(file);
+  const sha = await sha256File(file);
   if (size !== part.bytes || sha !== part.sha256) {
     fs.rmSync(file, { force: true });
     throw new PaydecideError(
@@ -154,4 +137,3 @@ export async function pullAudience(store: ObjectStore, audience: string, o: Pull
   }
 }
 
-export { EXPOSURES };

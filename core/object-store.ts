@@ -6,6 +6,7 @@
  * and an S3 object is only visible once its (multipart) upload completed. Every store counts the
  * requests and bytes it made, for the cost report.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -92,24 +93,23 @@ export class LocalObjectStore implements ObjectStore {
     return `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   }
 
-  async put(key: string, body: Buffer | string): Promise<void> {
+  /** Writes the object under a temporary name (`write(tmp)`), then renames it into place. */
+  private writeObject(key: string, write: (tmp: string) => void): void {
     const f = this.file(key);
     fs.mkdirSync(path.dirname(f), { recursive: true });
     const t = this.tmp(f);
-    fs.writeFileSync(t, body);
-    fs.renameSync(t, f);
-    this.stats.writeRequests++;
-    this.stats.bytesWritten += Buffer.byteLength(body);
-  }
-
-  async putFile(key: string, file: string): Promise<void> {
-    const f = this.file(key);
-    fs.mkdirSync(path.dirname(f), { recursive: true });
-    const t = this.tmp(f);
-    fs.copyFileSync(file, t);
+    write(t);
     fs.renameSync(t, f);
     this.stats.writeRequests++;
     this.stats.bytesWritten += fs.statSync(f).size;
+  }
+
+  async put(key: string, body: Buffer | string): Promise<void> {
+    this.writeObject(key, (t) => fs.writeFileSync(t, body));
+  }
+
+  async putFile(key: string, file: string): Promise<void> {
+    this.writeObject(key, (t) => fs.copyFileSync(file, t));
   }
 
   async get(key: string): Promise<Buffer> {
@@ -185,6 +185,13 @@ export class LocalObjectStore implements ObjectStore {
   }
 
   close(): void {}
+}
+
+/** sha256 (hex) of a local file, streamed: what manifests record for every object they list. */
+export async function sha256File(file: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 export function missing(url: string, key: string): PaydecideError {

@@ -14,8 +14,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { epochDay } from '../../core/dates';
 import { FEATURE_SET_HASH } from '../../core/feature-registry';
 import type { Logger } from '../../core/logger';
-import type { ObjectStore } from '../../core/object-store';
-import { fetchVerifiedPart, sha256OfFile } from '../../audiences/audience-catalog';
+import { sha256File, type ObjectStore } from '../../core/object-store';
+import { fetchVerifiedPart, manifestKeys, readAudienceManifest } from '../../audiences/audience-catalog';
 import {
   AUDIENCE_COLUMNS,
   EXPOSURES,
@@ -27,7 +27,6 @@ import {
   type ExposuresManifest,
   type Part,
 } from '../../audiences/audience-manifest';
-import { manifestKeys, readAudienceManifest } from '../../audiences/audience-catalog';
 import { HOLDOUT, selectAudiences, type AudienceRule } from '../../audiences/audience-selection';
 import { loadAudienceSpecs, sendsOn } from '../../audiences/audience-spec';
 import type { PolicyConfig } from '../../policy/policy-config';
@@ -151,7 +150,7 @@ export async function buildAudiences(o: BuildAudiencesOptions): Promise<BuildAud
     app.closeSync();
 
     const putPart = async (key: string, file: string, rows: number): Promise<Part> => {
-      const part: Part = { file: key.slice(key.indexOf('run=')), rows, bytes: fs.statSync(file).size, sha256: sha256OfFile(file) };
+      const part: Part = { file: key.slice(key.indexOf('run=')), rows, bytes: fs.statSync(file).size, sha256: await sha256File(file) };
       await o.store.putFile(key, file);
       return part;
     };

@@ -4,11 +4,11 @@
  * files through it (never by globbing: a crashed extension may leave files nobody vouches for)
  * and can check each file against its sha256. Contract: docs/world-schema.md.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ErrorCodes, PaydecideError } from '../../core/errors';
+import { sha256File } from '../../core/object-store';
 
 export const WORLD_MANIFEST_FILE = 'world.json';
 
@@ -138,12 +138,7 @@ export function worldFiles(dir: string, manifest: WorldManifest, table: WorldTab
     .map((rel) => path.resolve(dir, ...rel.split('/')));
 }
 
-/** sha256 of a file, streamed. */
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
+export { sha256File };
 
 /**
  * Checks files of the world against the manifest's sha256 (all files, or the given relative
