@@ -7,7 +7,7 @@ DEMO_USERS ?= 100000
 DEMO_DATE ?= 2026-06-30
 PD := node bin/paydecide.mjs
 
-.PHONY: demo test typecheck deps bench-batch clean-demo
+.PHONY: demo test typecheck deps bench-batch bench-train clean-demo
 
 # npm ci only when package-lock.json changed since the last install.
 $(NPM_STAMP): package.json package-lock.json
@@ -43,6 +43,10 @@ test: deps
 bench-batch: deps
 	@export PAYDECIDE_REDIS_URL="$$(scripts/ensure-redis)"; \
 	npx tsx scripts/bench/batch-bench.ts
+
+# TypeScript GBDT vs XGBoost hist (installs Debian's python3-xgboost when it can); BENCH_TRAIN_PARQUET=<dataset.parquet> trains on a training set from `paydecide dataset build`.
+bench-train: deps
+	npx tsx scripts/bench/train-bench.ts
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

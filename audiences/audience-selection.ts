@@ -38,8 +38,10 @@ export interface SelectionUsers {
   marketingConsent: Uint8Array;
   /** 1 = a payment in the last 30 days. */
   active30d: Uint8Array;
-  /** Row-major n × ACTIONS.length. */
+  /** Row-major n × ACTIONS.length: calibrated uptake P(goal | offered) — what thresholds and budgets read. */
   scores: Float32Array;
+  /** Row-major n × ACTIONS.length: estimated uplift (the incremental value's driver); scores stand in when absent. */
+  uplift?: Float32Array;
 }
 
 export interface ExposureHistory {
@@ -168,7 +170,7 @@ export function selectAudiences(cfg: PolicyConfig, users: SelectionUsers, rules:
         for (const x of fatigue) bump(a, x);
         continue;
       }
-      const e = offerEconomics(r.campaign, score);
+      const e = offerEconomics(r.campaign, users.uplift ? users.uplift[i * H + actionOf[a]] : score, score);
       cands.push({ campaignId: a, action: r.campaign.action, value: e.value, cost: e.cost });
     }
     if (cands.length === 0) continue;

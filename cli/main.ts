@@ -7,7 +7,10 @@ import { loadConfig, type Config } from '../core/config';
 import { PaydecideError, errorMessage } from '../core/errors';
 import { createLogger, type Logger } from '../core/logger';
 import { registerAudiences } from './commands/audiences';
+import { registerDataset } from './commands/dataset';
+import { registerEval } from './commands/eval';
 import { registerGen } from './commands/gen';
+import { registerModels } from './commands/models';
 import { registerNightly } from './commands/nightly';
 import { registerReport } from './commands/report';
 import { registerScores } from './commands/scores';
@@ -40,10 +43,13 @@ registerGen(program, ctx);
 registerNightly(program, ctx);
 registerWorker(program, ctx);
 registerTrain(program, ctx);
+registerModels(program, ctx);
+registerDataset(program, ctx);
 registerStatus(program, ctx);
 registerScores(program, ctx);
 registerAudiences(program, ctx);
 registerReport(program, ctx);
+registerEval(program, ctx);
 
 try {
   await program.parseAsync(process.argv);

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ErrorCodes, PaydecideError } from './errors';
+import type { Action } from './actions';
+import { parseAttributionWindows } from './attribution';
 
 const intIn = (min: number, max: number, def: number) =>
   z.coerce.number().int().min(min).max(max).default(def);
@@ -78,6 +80,17 @@ const schema = z.object({
   PAYDECIDE_PRICE_S3_PUT_1K: z.coerce.number().min(0).default(0.005),
   /** Cost report: USD per 1,000 object-store reads (GET, HEAD). @defaultValue 0.0004 */
   PAYDECIDE_PRICE_S3_GET_1K: z.coerce.number().min(0).default(0.0004),
+  /** Model promotion: largest allowed AUC drop of any action against the live model. @defaultValue 0.005 */
+  PAYDECIDE_PROMOTE_TOL_AUC: z.coerce.number().min(0).max(1).default(0.005),
+  /** Model promotion: largest allowed AUUC (or Qini) drop of any action against the live model. @defaultValue 0.002 */
+  PAYDECIDE_PROMOTE_TOL_AUUC: z.coerce.number().min(0).max(1).default(0.002),
+  /** Model promotion: largest allowed ECE rise of any action against the live model. @defaultValue 0.005 */
+  PAYDECIDE_PROMOTE_TOL_ECE: z.coerce.number().min(0).max(1).default(0.005),
+  /**
+   * Attribution windows that override the defaults of core/attribution.ts, e.g.
+   * `cashback=14d,card_on_file=2h` (units s, m, h, d; 1m..90d). @defaultValue '' (the defaults)
+   */
+  PAYDECIDE_ATTRIBUTION_WINDOWS: z.string().default(''),
 });
 
 export type Config = Readonly<{
@@ -105,6 +118,9 @@ export type Config = Readonly<{
   cacheDir: string;
   s3: S3Settings;
   prices: Prices;
+  promotion: PromotionTolerances;
+  /** Attribution window per action, seconds (label maturation). */
+  attributionWindows: Readonly<Record<Action, number>>;
 }>;
 
 export interface S3Settings {
@@ -126,6 +142,13 @@ export interface Prices {
   s3Get1k: number;
 }
 
+/** Model promotion tolerances (models/promotion.ts): how much worse than live a candidate may be. */
+export interface PromotionTolerances {
+  auc: number;
+  auuc: number;
+  ece: number;
+}
+
 /** Reads and validates the environment (or the given object, for tests). */
 export function loadConfig(env: Record<string, string | undefined> = process.env, overrides: Partial<Config> = {}): Config {
   const picked: Record<string, string> = {};
@@ -144,6 +167,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new PaydecideError(ErrorCodes.CONFIG, 'invalid configuration: PAYDECIDE_S3_ACCESS_KEY_ID and PAYDECIDE_S3_SECRET_ACCESS_KEY go together (set both or neither)', { exitCode: 2 });
   }
   const audiences = e.PAYDECIDE_AUDIENCES ?? path.join(home, 'audiences');
+  let attributionWindows: Record<Action, number>;
+  try {
+    attributionWindows = parseAttributionWindows(e.PAYDECIDE_ATTRIBUTION_WINDOWS);
+  } catch (err) {
+    throw new PaydecideError(ErrorCodes.CONFIG, `invalid configuration: PAYDECIDE_ATTRIBUTION_WINDOWS: ${(err as Error).message}`, { exitCode: 2 });
+  }
   return Object.freeze({
     redisUrl: e.PAYDECIDE_REDIS_URL,
     prefix: e.PAYDECIDE_PREFIX,
@@ -180,6 +209,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       s3GbMonth: e.PAYDECIDE_PRICE_S3_GB_MONTH,
       s3Put1k: e.PAYDECIDE_PRICE_S3_PUT_1K,
       s3Get1k: e.PAYDECIDE_PRICE_S3_GET_1K,
+    }),
+    attributionWindows: Object.freeze(attributionWindows),
+    promotion: Object.freeze({
+      auc: e.PAYDECIDE_PROMOTE_TOL_AUC,
+      auuc: e.PAYDECIDE_PROMOTE_TOL_AUUC,
+      ece: e.PAYDECIDE_PROMOTE_TOL_ECE,
     }),
     ...overrides,
   });

@@ -45,6 +45,7 @@ export const ErrorCodes = {
   AUDIENCE_CORRUPT: 'PD_ERR_AUDIENCE_CORRUPT',
   POLICY_CONFIG: 'PD_ERR_POLICY_CONFIG',
   NO_RUN: 'PD_ERR_NO_RUN',
+  PROMOTION_REFUSED: 'PD_ERR_PROMOTION_REFUSED',
 } as const;
 
 export function errorMessage(e: unknown): string {
@@ -58,5 +59,6 @@ export function defaultExitCode(code: string): number {
   if (code === ErrorCodes.REDIS_UNREACHABLE) return 3;
   if (code === ErrorCodes.CONFIG || code === ErrorCodes.BAD_FLAG || code === ErrorCodes.UNKNOWN_DATE || code.startsWith('PD_ERR_INPUT_')) return 2;
   if (code === ErrorCodes.AUDIENCE_SPEC || code === ErrorCodes.POLICY_CONFIG || code === ErrorCodes.STORE_URL || code === ErrorCodes.STORE_NOT_FOUND || code === ErrorCodes.STORE_ACCESS_DENIED) return 2;
+  if (code === ErrorCodes.PROMOTION_REFUSED) return 2;
   return 1;
 }

@@ -1,4 +1,4 @@
-/** Public surface of models/: baseline training, metrics, ONNX export and inference, registry. */
+/** Public surface of models/: baseline training, metrics, ONNX export and inference, registry, promotion. */
 export {
   computeStandardisation,
   predict,
@@ -23,21 +23,47 @@ export {
 } from './onnx-export';
 export { OnnxScorer, type ScorerOptions } from './onnx-scorer';
 export {
+  comparePromotion,
+  DEFAULT_PROMOTION_TOLERANCE,
+  type PromotionDelta,
+  type PromotionTolerance,
+  type PromotionVerdict,
+} from './promotion';
+export { promoteModel, rollbackCandidates, rollbackModel, type PromoteOptions, type PromoteResult, type RollbackResult } from './promote';
+export {
+  appendHistory,
   CURRENT_FILE,
+  headMetricsSchema,
+  HISTORY_FILE,
+  historyEntrySchema,
   listModels,
   loadCurrent,
   loadModel,
   MANIFEST_FILE,
   manifestSchema,
   MODEL_FILE,
+  MODEL_KINDS,
+  outputColumns,
   parseManifest,
   readCurrent,
+  readHistory,
   readManifest,
   saveModel,
   setCurrent,
   sha256Hex,
   type HeadMetrics,
+  type HistoryEntry,
   type LoadedModel,
+  type ModelKind,
   type ModelListing,
   type ModelManifest,
+  upliftOutputs,
 } from './registry';
+export { predictMargin, predictProba, trainGbdt, type GbdtData, type GbdtModel, type GbdtParams, type GbdtTree } from './gbdt';
+export { exportTreeEnsembleOnnx, predictTargets, type TreeExportOptions, type TreeTarget } from './onnx-tree-export';
+export { applyIsotonic, applyPlatt, fitIsotonic, fitPlatt, reliabilityBins, weightedEce, type IsotonicModel, type PlattModel } from './calibration';
+export { auuc, pearson, qiniCoefficient, qiniCurve, upliftAtTopK } from './uplift-metrics';
+export { bootstrapCi, drEstimate, ipsEstimate, snipsEstimate, type LoggedBandit } from './ope';
+export { ipwWeights } from './ipw';
+export { evaluateUplift, type UpliftEval } from './uplift-evaluation';
+export { splitModelOutputs, UPLIFT_OUTPUT_WIDTH } from './model-outputs';

@@ -2,8 +2,12 @@
  * The local model registry (config `modelsDir`):
  *   <dir>/<version>/model.onnx + manifest.json   one folder per version, written once
  *   <dir>/CURRENT                                the current version's name
+ *   <dir>/HISTORY.jsonl                          promotion log: one JSON line per promote, rollback
+ *                                                or refusal, appended (O_APPEND), never rewritten
  * Versions are published by writing a temp folder and renaming it (readers never see half a
- * version); CURRENT is replaced by temp file + rename. Promote/rollback rules live elsewhere.
+ * version); CURRENT is replaced by temp file + rename. Manifests are immutable, so a version's
+ * status (candidate, promoted, refused) lives in HISTORY, not in its manifest. Promote/rollback
+ * rules live in promotion.ts (pure) and promote.ts (I/O).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -14,6 +18,7 @@ import { ErrorCodes, PaydecideError } from '../core/errors';
 export const MODEL_FILE = 'model.onnx';
 export const MANIFEST_FILE = 'manifest.json';
 export const CURRENT_FILE = 'CURRENT';
+export const HISTORY_FILE = 'HISTORY.jsonl';
 
 const VERSION_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const versionSchema = z.string().regex(VERSION_RE, 'letters, digits, . _ - (1-128 chars, not starting with . _ -)');
@@ -26,15 +31,43 @@ export const headMetricsSchema = z.object({
   ece: z.number().min(0).max(1),
   rows: count,
   positives: count,
+  /** Area under the uplift curve (uplift models); may be negative. */
+  auuc: z.number().finite().optional(),
+  /** Qini coefficient (uplift models); may be negative. */
+  qini: z.number().finite().optional(),
+  /** How the head's scores were calibrated after training. */
+  calibration: z.enum(['platt', 'isotonic', 'none']).optional(),
 });
+
+export const MODEL_KINDS = ['baseline-lr', 'gbdt-uplift'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/**
+ * The ONNX output columns of a gbdt-uplift model over `actions`: `uptake_<a>` for each offer
+ * action (every action but `none`), then `base_<a>` for each.
+ */
+export function upliftOutputs(actions: readonly string[]): string[] {
+  const offers = actions.filter((a) => a !== 'none');
+  return [...offers.map((a) => `uptake_${a}`), ...offers.map((a) => `base_${a}`)];
+}
+
+/** A manifest's ONNX output columns: `outputs`, or one column per action when absent (baseline-lr). */
+export function outputColumns(m: Pick<ModelManifest, 'actions' | 'outputs'>): string[] {
+  return m.outputs ?? [...m.actions];
+}
 
 export const manifestSchema = z
   .object({
     version: versionSchema,
-    kind: z.literal('baseline-lr'),
+    kind: z.enum(MODEL_KINDS),
     created_at: z.iso.datetime({ offset: true }),
     /** Output heads, in the model's column order. */
     actions: z.array(z.string().min(1)).min(1),
+    /**
+     * ONNX output columns, in order. Required for gbdt-uplift (see upliftOutputs); absent for
+     * baseline-lr, meaning one column per action in `actions` order.
+     */
+    outputs: z.array(z.string().min(1)).min(1).optional(),
     /** Input columns, in order. */
     features: z.array(z.string().min(1)).min(1),
     feature_set_hash: z.string().min(1),
@@ -45,6 +78,13 @@ export const manifestSchema = z
       rows: count,
       positives_per_action: z.record(z.string(), count),
       data_hash: z.string().min(1),
+      /** Attribution window (seconds) used to label each action. */
+      label_windows_s: z.record(z.string(), z.number().finite().positive()).optional(),
+      train_rows: count.optional(),
+      valid_rows: count.optional(),
+      test_rows: count.optional(),
+      /** The held-out test period the metrics were measured on. */
+      test_window: z.object({ start: z.string().min(1), end: z.string().min(1) }).optional(),
     }),
     metrics: z.record(z.string(), headMetricsSchema),
     onnx_sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits'),
@@ -55,6 +95,15 @@ export const manifestSchema = z
     if (da) ctx.addIssue({ code: 'custom', path: ['actions'], message: `duplicate action ${da}` });
     const df = dup(m.features);
     if (df) ctx.addIssue({ code: 'custom', path: ['features'], message: `duplicate feature ${df}` });
+    if (m.kind === 'gbdt-uplift') {
+      const want = upliftOutputs(m.actions);
+      if (!m.outputs) ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'required for gbdt-uplift' });
+      else if (m.outputs.join('\n') !== want.join('\n')) {
+        ctx.addIssue({ code: 'custom', path: ['outputs'], message: `must be ${want.join(',')} for gbdt-uplift over these actions` });
+      }
+    } else if (m.outputs && m.outputs.join('\n') !== m.actions.join('\n')) {
+      ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'a baseline-lr model has one output per action, in actions order (or no outputs field)' });
+    }
     for (const a of m.actions) {
       if (!(a in m.metrics)) ctx.addIssue({ code: 'custom', path: ['metrics', a], message: 'missing metrics for action' });
       if (!(a in m.training.positives_per_action)) {
@@ -273,4 +322,74 @@ export async function listModels(dir: string): Promise<ModelListing[]> {
   }
   const t = (l: ModelListing) => (l.manifest ? Date.parse(l.manifest.created_at) : 0);
   return out.sort((a, b) => t(a) - t(b) || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+}
+
+export const historyEntrySchema = z.object({
+  ts: z.iso.datetime({ offset: true }),
+  event: z.enum(['promote', 'rollback', 'refused']),
+  /** promote: the new current; rollback: the version rolled back to; refused: the candidate. */
+  version: versionSchema,
+  /** The version that was current when the event happened (null: none). */
+  previous: versionSchema.nullable(),
+  reason: z.string().optional(),
+  /** --force was given: a promote that went through despite failed checks, or a refusal even --force could not override. */
+  forced: z.boolean().optional(),
+});
+export type HistoryEntry = z.infer<typeof historyEntrySchema>;
+
+/**
+ * Appends one event to `<dir>/HISTORY.jsonl` (O_APPEND, one write, fsync'd): concurrent appenders
+ * never interleave within a line. A torn last line (a crash mid-append) is closed off first so
+ * the new event stays a line of its own. `ts` defaults to now.
+ */
+export async function appendHistory(dir: string, entry: Omit<HistoryEntry, 'ts'> & { ts?: string }): Promise<HistoryEntry> {
+  const r = historyEntrySchema.safeParse({ ts: new Date().toISOString(), ...entry });
+  if (!r.success) throw invalid(`history entry is invalid: ${r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  await fs.mkdir(dir, { recursive: true });
+  // 'a+': O_APPEND for the write, readable to check the last byte.
+  const fh = await fs.open(path.join(dir, HISTORY_FILE), 'a+');
+  try {
+    const { size } = await fh.stat();
+    let sep = '';
+    if (size > 0) {
+      const last = Buffer.alloc(1);
+      await fh.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) sep = '\n';
+    }
+    await fh.write(`${sep}${JSON.stringify(r.data)}\n`);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  return r.data;
+}
+
+/**
+ * The promotion log, oldest first ([] when there is none). A line that is not JSON is a torn
+ * append (a crash mid-write) and is skipped; a JSON line that is not a valid event is
+ * MODEL_INVALID naming the file and line.
+ */
+export async function readHistory(dir: string): Promise<HistoryEntry[]> {
+  const file = path.join(dir, HISTORY_FILE);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (e) {
+    if (isEnoent(e)) return [];
+    throw invalid(`cannot read ${file}: ${(e as Error).message}`, e);
+  }
+  const out: HistoryEntry[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(line);
+    } catch {
+      return;
+    }
+    const r = historyEntrySchema.safeParse(raw);
+    if (!r.success) throw invalid(`${file} line ${i + 1} is invalid: ${r.error.issues.map((x) => `${x.path.join('.') || '(root)'}: ${x.message}`).join('; ')}`);
+    out.push(r.data);
+  });
+  return out;
 }

@@ -23,14 +23,18 @@ export function campaignsByAction(campaigns: readonly Campaign[]): Campaign[][] 
   return by;
 }
 
-export function chooseCampaigns(byAction: Campaign[][], s: GateSubject, date: string, scores: ArrayLike<number>, scoreOffset = 0): CampaignChoice {
+/**
+ * `scores` are uptake probabilities and `uplift` estimated uplifts, both row-major with the
+ * user's row at `scoreOffset`; without `uplift` the score stands for both (the placeholder era).
+ */
+export function chooseCampaigns(byAction: Campaign[][], s: GateSubject, date: string, scores: ArrayLike<number>, scoreOffset = 0, uplift: ArrayLike<number> = scores): CampaignChoice {
   const campaigns: number[] = new Array(ACTIONS.length).fill(NO_CAMPAIGN);
   let gateBits = 1 << ACTIONS.indexOf('none');
   for (let a = 0; a < ACTIONS.length; a++) {
     let best = -Infinity;
     for (const c of byAction[a]) {
       if (!passesGates(c, s, date)) continue;
-      const ev = offerEconomics(c, scores[scoreOffset + a]).value;
+      const ev = offerEconomics(c, uplift[scoreOffset + a], scores[scoreOffset + a]).value;
       if (ev > best) {
         best = ev;
         campaigns[a] = c.campaign_id;
@@ -78,17 +82,19 @@ export class CampaignPlanner {
 
   /**
    * Writes the best campaign per action of user i into `out[i*H .. i*H+H)` (NO_CAMPAIGN when
-   * none is open) and returns the user's gate bits. `scores` is row-major n × H.
+   * none is open) and returns the user's gate bits. `scores` (uptake) and `uplift` are row-major
+   * n × H; without `uplift` the score stands for both.
    */
-  choose(country: string, kycTier: number, creditEligible: boolean, optoutBits: number, scores: ArrayLike<number>, offset: number, out: Uint8Array): number {
+  choose(country: string, kycTier: number, creditEligible: boolean, optoutBits: number, scores: ArrayLike<number>, offset: number, out: Uint8Array, uplift: ArrayLike<number> = scores): number {
     const p = this.plan(country, kycTier, creditEligible, optoutBits);
     for (let a = 0; a < p.eligible.length; a++) {
       const cs = p.eligible[a];
       let best = -Infinity;
       let id = NO_CAMPAIGN;
       const s = scores[offset + a];
+      const u = uplift[offset + a];
       for (let k = 0; k < cs.length; k++) {
-        const ev = offerEconomics(cs[k], s).value;
+        const ev = offerEconomics(cs[k], u, s).value;
         if (ev > best) {
           best = ev;
           id = cs[k].campaign_id;

@@ -1,6 +1,6 @@
 /**
  * What tonight's audiences are selected from, read with DuckDB: every scored user of the
- * night's snapshot (its `score_<action>` columns) joined to the world's users table for the gate
+ * night's snapshot (its `score_<action>` and `uplift_<action>` columns) joined to the world's users table for the gate
  * attributes, ordered by user id (so the selection never depends on file order); and each
  * user's exposure history over the cap window from the decision log plus the exposures the
  * audience store recorded for earlier nights.
@@ -17,7 +17,7 @@ import { asInputError } from '../features/feature-snapshot';
 
 /** Creates temp table `aud_users` (idx 0..n-1 in user id order) and reads it into arrays. */
 export async function readSelectionUsers(conn: DuckDBConnection, snapshotGlob: string, userFiles: string[]): Promise<SelectionUsers> {
-  const scoreCols = ACTIONS.map((a) => `s.${quoteIdent(`score_${a}`)}`).join(', ');
+  const scoreCols = [...ACTIONS.map((a) => `s.${quoteIdent(`score_${a}`)}`), ...ACTIONS.map((a) => `s.${quoteIdent(`uplift_${a}`)}`)].join(', ');
   try {
     await conn.run(`
       CREATE OR REPLACE TEMP TABLE aud_users AS
@@ -43,8 +43,10 @@ export async function readSelectionUsers(conn: DuckDBConnection, snapshotGlob: s
       marketingConsent: new Uint8Array(n),
       active30d: new Uint8Array(n),
       scores: new Float32Array(n * H),
+      uplift: new Float32Array(n * H),
     };
-    const res = await conn.stream(`SELECT user_id, country, kyc_tier, credit_eligible, optout_bits, marketing_consent, active_30d, ${ACTIONS.map((a) => quoteIdent(`score_${a}`)).join(', ')} FROM aud_users ORDER BY idx`);
+    const upl = u.uplift!;
+    const res = await conn.stream(`SELECT user_id, country, kyc_tier, credit_eligible, optout_bits, marketing_consent, active_30d, ${[...ACTIONS.map((a) => quoteIdent(`score_${a}`)), ...ACTIONS.map((a) => quoteIdent(`uplift_${a}`))].join(', ')} FROM aud_users ORDER BY idx`);
     let off = 0;
     await forEachChunk(res, (c) => {
       const k = c.rowCount;
@@ -62,6 +64,8 @@ export async function readSelectionUsers(conn: DuckDBConnection, snapshotGlob: s
       for (let h = 0; h < H; h++) {
         const col = numericColumn(c, 7 + h);
         for (let i = 0; i < k; i++) u.scores[(off + i) * H + h] = col[i];
+        const ucol = numericColumn(c, 7 + H + h);
+        for (let i = 0; i < k; i++) upl[(off + i) * H + h] = ucol[i];
       }
       off += k;
     });

@@ -1,7 +1,7 @@
 /**
  * Writes a chunk's feature snapshot as Parquet, one file per bucket under `<dir>/bucket=K/`:
  * `user_id`, then one FLOAT column per feature named as in the registry, in registry order (then,
- * when given, one FLOAT `score_<action>` per action), with
+ * when given, one FLOAT `score_<action>` per action, and `uplift_<action>` likewise), with
  * the feature names and feature-set hash in the file's key-value metadata. The row-major matrix
  * is transposed bucket by bucket into one reused column-major buffer (row by row: every source
  * row read once, in order) and written by parquet-writer.ts (plain, uncompressed: the features
@@ -21,6 +21,8 @@ export interface SnapshotRows {
   x: Float32Array;
   /** Row-major n × ACTIONS.length: the night's scores, written as `score_<action>` after the features (what audiences read). */
   scores?: Float32Array;
+  /** Row-major n × ACTIONS.length: estimated uplifts, written as `uplift_<action>` after the scores. */
+  uplift?: Float32Array;
 }
 
 /**
@@ -57,6 +59,11 @@ export function writeSnapshotParquet(dir: string, tag: string, m: SnapshotRows):
     if (sc) {
       const H = ACTIONS.length;
       ACTIONS.forEach((a, h) => columns.push({ name: `score_${a}`, type: 'float', values: Float32Array.from(rows, (i) => sc[i * H + h]) }));
+    }
+    const up = m.uplift;
+    if (up) {
+      const H = ACTIONS.length;
+      ACTIONS.forEach((a, h) => columns.push({ name: `uplift_${a}`, type: 'float', values: Float32Array.from(rows, (i) => up[i * H + h]) }));
     }
     const file = path.join(dir, `bucket=${bucket}`, `${tag}_0.parquet`);
     fs.mkdirSync(path.dirname(file), { recursive: true });

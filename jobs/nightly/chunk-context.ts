@@ -27,7 +27,11 @@ export async function createChunkContext(cfg: Config, store: ScoreStore): Promis
   const scorer = (version: string) => {
     let s = scorers.get(version);
     if (!s) {
-      s = loadModel(cfg.modelsDir, version).then((m) => OnnxScorer.load(m.onnxBytes, { threads: cfg.ortThreads }));
+      // One ORT thread per chunk, whatever PAYDECIDE_ORT_THREADS says: ONNX Runtime's tree
+      // ensemble splits the trees across its threads, and the partial sums' order changes the
+      // last bit of a score with the thread count, which now and then flips a quantised score —
+      // a rerun chunk must write the same bytes. The nightly's parallelism is its chunk threads.
+      s = loadModel(cfg.modelsDir, version).then((m) => OnnxScorer.load(m.onnxBytes, { threads: 1 }));
       s.catch(() => scorers.delete(version));
       scorers.set(version, s);
     }

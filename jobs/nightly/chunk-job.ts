@@ -15,6 +15,7 @@ import { encodeRecords, modelTagOf, RECORD_FLAGS } from '../../core/score-record
 import type { ScoreStore } from '../../core/score-store';
 import { CampaignPlanner, type campaignsByAction } from '../../policy/best-campaign';
 import type { OnnxScorer } from '../../models/onnx-scorer';
+import { splitModelOutputs } from '../../models/model-outputs';
 import { computeSnapshot, type SliceFiles } from '../features/feature-snapshot';
 import { writeSnapshotParquet } from '../features/snapshot-parquet';
 import type { DuckDBInstance } from '@duckdb/node-api';
@@ -121,13 +122,14 @@ export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<Ch
   const scorer = await deps.scorer(p.modelVersion);
   const H = ACTIONS.length;
   const scores = new Float32Array(m.n * H);
+  const uplift = new Float32Array(m.n * H);
   for (let off = 0; off < m.n; off += SCORE_BATCH) {
     const rows = Math.min(SCORE_BATCH, m.n - off);
     const out = await scorer.score(m.x.subarray(off * FEATURE_COUNT, (off + rows) * FEATURE_COUNT), rows);
-    scores.set(out, off * H);
+    splitModelOutputs(out, rows, scorer.outputWidth, scores.subarray(off * H), uplift.subarray(off * H));
   }
   // The snapshot with its scores: what tonight's audiences and tomorrow's training sets read.
-  writeSnapshotParquet(p.snapshotDir, `chunk${String(p.chunkIndex).padStart(5, '0')}`, { ...m, scores });
+  writeSnapshotParquet(p.snapshotDir, `chunk${String(p.chunkIndex).padStart(5, '0')}`, { ...m, scores, uplift });
   const t3 = performance.now();
 
   const campaigns = new Uint8Array(m.n * H);
@@ -136,14 +138,14 @@ export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<Ch
   const stats = emptyStats();
   const planner = new CampaignPlanner(world.campaigns, p.asOf);
   for (let i = 0; i < m.n; i++) {
-    gates[i] = planner.choose(m.country[i], m.kycTier[i], m.creditEligible[i] === 1, m.optoutBits[i], scores, i * H, campaigns);
+    gates[i] = planner.choose(m.country[i], m.kycTier[i], m.creditEligible[i] === 1, m.optoutBits[i], scores, i * H, campaigns, uplift);
     if (m.x[i * FEATURE_COUNT + INACTIVE_FEATURE] === 0) {
       flags[i] = RECORD_FLAGS.NO_ACTIVITY;
       stats.inactive++;
     }
   }
   addScores(stats, scores, m.n);
-  const records = encodeRecords(m.n, scores, campaigns, gates, flags, modelTagOf(p.modelVersion));
+  const records = encodeRecords(m.n, scores, uplift, campaigns, gates, flags, modelTagOf(p.modelVersion));
   const t4 = performance.now();
 
   const bytes = await deps.store.writeSlots(p.version, m.slots, m.userIds, records);

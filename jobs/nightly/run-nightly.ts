@@ -21,7 +21,7 @@ import { slotCount } from '../../core/slot';
 import { loadCurrent, type ModelManifest } from '../../models/registry';
 import { closeDuckDB, openDuckDB, sqlStringList } from '../duckdb';
 import { asInputError } from '../features/feature-snapshot';
-import { trainBaseline } from '../train/train-baseline';
+import { trainAndPromote } from '../train/train-and-promote';
 import { readWorldManifest, worldFiles, type WorldManifest } from '../world';
 import type { ChunkPayload, ChunkResult } from './chunk-job';
 import { snapshotDirFor } from './chunk-job';
@@ -135,23 +135,17 @@ async function ensureModel(cfg: Config, o: NightlyOptions): Promise<{ manifest: 
   if (!o.train) {
     try {
       const m = await loadCurrent(cfg.modelsDir);
-      if (m.manifest.feature_set_hash === FEATURE_SET_HASH && m.manifest.features.join(',') === FEATURE_NAMES.join(',')) {
-        return { manifest: m.manifest, trained: false };
-      }
-      o.logger.warn({ model: m.manifest.version }, 'current model was trained on another feature list; retraining the baseline');
+      const sameFeatures = m.manifest.feature_set_hash === FEATURE_SET_HASH && m.manifest.features.join(',') === FEATURE_NAMES.join(',');
+      if (sameFeatures && m.manifest.kind === 'gbdt-uplift') return { manifest: m.manifest, trained: false };
+      o.logger.warn({ model: m.manifest.version, kind: m.manifest.kind }, sameFeatures ? 'current model is the placeholder baseline; training the uplift models' : 'current model was trained on another feature list; retraining');
     } catch (e) {
       if (!(e instanceof PaydecideError && e.code === ErrorCodes.NO_MODEL)) throw e;
-      o.logger.info({ modelsDir: cfg.modelsDir }, 'no current model; training the baseline');
+      o.logger.info({ modelsDir: cfg.modelsDir }, 'no current model; training the uplift models');
     }
   }
-  const manifest = await trainBaseline({
-    dataDir: o.dataDir,
-    asOf: o.asOf,
-    modelsDir: cfg.modelsDir,
-    duck: { threads: cfg.duckdbThreads, memory: cfg.duckdbMemory },
-    ortThreads: cfg.ortThreads,
-    logger: o.logger,
-  });
+  const r = await trainAndPromote(cfg, { dataDir: o.dataDir, asOf: o.asOf, logger: o.logger });
+  // A refused candidate leaves the live model current: tonight scores with that one.
+  const manifest = r.promoted ? r.manifest : (await loadCurrent(cfg.modelsDir)).manifest;
   return { manifest, trained: true };
 }
 

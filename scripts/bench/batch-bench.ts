@@ -26,7 +26,7 @@ import { publishAudiences } from '../../jobs/audiences/publish-audiences';
 import { computeCostReport } from '../../jobs/report/cost-report';
 import { renderCostText } from '../../jobs/report/cost-report-render';
 import { addDays } from '../../core/dates';
-import { trainBaseline } from '../../jobs/train/train-baseline';
+import { trainAndPromote } from '../../jobs/train/train-and-promote';
 import { generateWorld, readWorldManifest, worldFiles } from '../../jobs/world';
 import { loadCurrent } from '../../models/registry';
 import { OnnxScorer } from '../../models/onnx-scorer';
@@ -132,13 +132,13 @@ async function main() {
   const redis = new Redis(REDIS_URL);
   try {
     let t = performance.now();
-    // the baseline of an earlier run on this world is reused when it fits this build's features
+    // the uplift models of an earlier run on this world are reused when they fit this build's features
     const current = await loadCurrent(MODELS).catch(() => null);
     let train_s: number | null = null;
-    if (current && current.manifest.feature_set_hash === FEATURE_SET_HASH && current.manifest.training.as_of === DATE && process.env.BENCH_TRAIN !== '1') {
+    if (current && current.manifest.kind === 'gbdt-uplift' && current.manifest.feature_set_hash === FEATURE_SET_HASH && current.manifest.training.as_of === DATE && process.env.BENCH_TRAIN !== '1') {
       say(`train: reusing model ${current.manifest.version} (BENCH_TRAIN=1 retrains)`);
     } else {
-      await trainBaseline({ dataDir: WORLD, asOf: DATE, modelsDir: MODELS, duck, ortThreads: cfg.ortThreads, logger: log });
+      await trainAndPromote(cfg, { dataDir: WORLD, asOf: DATE, logger: log });
       train_s = secs(t);
       say(`train (apart from the nightly): ${train_s.toFixed(1)} s`);
     }

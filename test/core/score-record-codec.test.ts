@@ -7,6 +7,8 @@ import {
   encodeRecord,
   encodeRecordInto,
   encodeRecords,
+  quantiseUplift,
+  dequantiseUplift,
   isValidRecord,
   modelTagOf,
   quantiseScore,
@@ -42,22 +44,25 @@ const sample: ScoreRecordInput = {
   flags: RECORD_FLAGS.NO_ACTIVITY,
   modelTag: 0xbeef,
   scores: [0, 0.25, 0.5, 0.999, 1, 0.0001],
+  uplift: [-0.02, 0.031, 0, -1, 0.5, 0],
   campaigns: [3, null, 0, 254, 17, null],
   gates: { cashback: true, referral_prompt: false, autopay_setup: true, card_on_file: true, installment_offer: false, none: true },
 };
 
 describe('score record codec', () => {
-  it('is 24 bytes and round-trips every field', () => {
+  it('is 36 bytes and round-trips every field', () => {
     const b = encodeRecord(sample);
     expect(b.length).toBe(RECORD_BYTES);
     const d = decodeRecord(b);
-    expect(d.formatVersion).toBe(1);
+    expect(RECORD_BYTES).toBe(36);
+    expect(d.formatVersion).toBe(2);
     expect(d.flags).toBe(RECORD_FLAGS.NO_ACTIVITY);
     expect(d.modelTag).toBe(0xbeef);
     expect(d.campaigns).toEqual([3, null, 0, 254, 17, null]);
     expect(d.gates).toEqual(sample.gates);
     expect(d.gateBits).toBe(0b101101);
     for (let i = 0; i < 6; i++) expect(Math.abs(d.scores[i] - (sample.scores[i] as number))).toBeLessThanOrEqual(0.5 / 65535 + 1e-12);
+    for (let i = 0; i < 6; i++) expect(Math.abs(d.uplift[i] - (sample.uplift![i] as number))).toBeLessThanOrEqual(0.5 / 32767 + 1e-12);
     // Re-encoding a decoded record gives the same bytes.
     expect(encodeRecord({ ...d })).toEqual(b);
     expect(Object.keys(d.gates)).toEqual([...ACTIONS]);
@@ -128,19 +133,32 @@ describe('score record codec', () => {
     expect(() => encodeRecord({ ...sample, modelTag: 65536 })).toThrow(RangeError);
     expect(() => encodeRecord({ ...sample, campaigns: [256, null, null, null, null, null] })).toThrow(RangeError);
     expect(() => encodeRecord({ ...sample, scores: [0, 0, 0] })).toThrow(RangeError);
+    expect(() => encodeRecord({ ...sample, uplift: [0, 0] })).toThrow(RangeError);
     expect(() => encodeRecordInto(Buffer.alloc(30), 10, sample)).toThrow(RangeError);
+  });
+
+  it('quantises uplift symmetrically and clamps to [-1, 1]', () => {
+    expect(dequantiseUplift(quantiseUplift(0))).toBe(0);
+    expect(dequantiseUplift(quantiseUplift(1))).toBe(1);
+    expect(dequantiseUplift(quantiseUplift(-1))).toBe(-1);
+    expect(dequantiseUplift(quantiseUplift(-3))).toBe(-1);
+    expect(dequantiseUplift(quantiseUplift(2))).toBe(1);
+    expect(quantiseUplift(Number.NaN)).toBe(0);
+    expect(dequantiseUplift(quantiseUplift(-0.0123))).toBeCloseTo(-0.0123, 4);
   });
 
   it('batch encoder equals the single encoder, record by record', () => {
     const n = 2000;
     const r = rng(7);
     const scores = new Float32Array(n * 6);
+    const uplift = new Float32Array(n * 6);
     const campaigns = new Uint8Array(n * 6);
     const gates = new Uint8Array(n);
     const flags = new Uint8Array(n);
     const edge = [0, 1, -0.5, 1.5, Number.NaN, 0.5, 1 / 65535, 0.5 / 65535];
     for (let i = 0; i < n * 6; i++) {
       scores[i] = i < edge.length * 6 ? edge[i % edge.length] : r();
+      uplift[i] = i < edge.length * 6 ? -edge[(i + 3) % edge.length] : r() * 0.4 - 0.2;
       campaigns[i] = r() < 0.2 ? 0xff : Math.floor(r() * 40);
     }
     for (let u = 0; u < n; u++) {
@@ -148,7 +166,7 @@ describe('score record codec', () => {
       flags[u] = r() < 0.1 ? RECORD_FLAGS.NO_ACTIVITY : 0;
     }
     const tag = modelTagOf('model-2024-01-01');
-    const batch = encodeRecords(n, scores, campaigns, gates, flags, tag);
+    const batch = encodeRecords(n, scores, uplift, campaigns, gates, flags, tag);
     expect(batch.length).toBe(n * RECORD_BYTES);
     const single = Buffer.alloc(n * RECORD_BYTES);
     for (let u = 0; u < n; u++) {
@@ -156,14 +174,15 @@ describe('score record codec', () => {
         flags: flags[u],
         modelTag: tag,
         scores: Array.from(scores.subarray(u * 6, u * 6 + 6)),
+        uplift: Array.from(uplift.subarray(u * 6, u * 6 + 6)),
         campaigns: Array.from(campaigns.subarray(u * 6, u * 6 + 6), (c) => (c === 0xff ? null : c)),
         gateBits: gates[u],
       });
     }
     expect(batch.equals(single)).toBe(true);
-    for (let u = 0; u < n; u += 97) expect(decodeRecord(batch.subarray(u * 24, u * 24 + 24)).modelTag).toBe(tag);
-    expect(encodeRecords(0, scores, campaigns, gates, flags, tag).length).toBe(0);
-    expect(() => encodeRecords(n + 1, scores, campaigns, gates, flags, tag)).toThrow(RangeError);
+    for (let u = 0; u < n; u += 97) expect(decodeRecord(batch.subarray(u * RECORD_BYTES, (u + 1) * RECORD_BYTES)).modelTag).toBe(tag);
+    expect(encodeRecords(0, scores, uplift, campaigns, gates, flags, tag).length).toBe(0);
+    expect(() => encodeRecords(n + 1, scores, uplift, campaigns, gates, flags, tag)).toThrow(RangeError);
   });
 
   it('model tag is stable and 16-bit', () => {

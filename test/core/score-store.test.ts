@@ -49,7 +49,7 @@ function chunk(n: number, slots: number, seed = 1) {
     gates[u] = (u * 31 + seed) & 63;
     flags[u] = u % 13 === 0 ? 1 : 0;
   }
-  const records = encodeRecords(n, scores, campaigns, gates, flags, modelTagOf(`m${seed}`));
+  const records = encodeRecords(n, scores, scores.map((v) => v - 0.5), campaigns, gates, flags, modelTagOf(`m${seed}`));
   return { userIds, slotIds, records };
 }
 
@@ -125,7 +125,7 @@ describe('ScoreStore', () => {
       for (const [u, rec] of Object.entries(h)) {
         const i = Number(u);
         expect(c.slotIds[i]).toBe(sl);
-        expect(rec.equals(c.records.subarray(i * 24, i * 24 + 24))).toBe(true);
+        expect(rec.equals(c.records.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES))).toBe(true);
         seen++;
       }
     });
@@ -133,7 +133,7 @@ describe('ScoreStore', () => {
     // And the point read finds them.
     const some = c.userIds.filter((_, i) => i % 20 === 0);
     const got = await Promise.all(some.map((u) => store.readRecordAt('v1', u)));
-    got.forEach((g, k) => expect(g!.record.equals(c.records.subarray(k * 20 * 24, (k * 20 + 1) * 24))).toBe(true));
+    got.forEach((g, k) => expect(g!.record.equals(c.records.subarray(k * 20 * RECORD_BYTES, (k * 20 + 1) * RECORD_BYTES))).toBe(true));
     expect(decodeRecord(got[0]!.record).modelTag).toBe(modelTagOf('m1'));
     expect(await store.readRecordAt('v1', 'nobody')).toBeNull();
     // No live version yet.
@@ -153,15 +153,16 @@ describe('ScoreStore', () => {
     for (let sl = 0; sl < SLOTS; sl += 17) expect(await redis.object('ENCODING', store.slotKey('v1', sl))).toBe('listpack');
   });
 
-  it('stores at most 36 bytes per user (MEMORY USAGE sample)', async () => {
+  it('stores at most the record + 12 bytes per user (MEMORY USAGE sample)', async () => {
     const store = new ScoreStore(redis, newPrefix());
     await store.beginVersion('v1', meta());
     const c = chunk(N, SLOTS);
     await store.writeSlots('v1', c.slotIds, c.userIds, c.records);
     const bytes = await store.versionBytes('v1');
     const perUser = bytes / (await store.countUsers('v1'));
-    expect(perUser).toBeGreaterThan(24);
-    expect(perUser).toBeLessThanOrEqual(36);
+    expect(perUser).toBeGreaterThan(RECORD_BYTES);
+    // listpack overhead: the field (user id), two length bytes per entry, the hash's own header
+    expect(perUser).toBeLessThanOrEqual(RECORD_BYTES + 12);
   });
 
   it('refuses bad writes: unknown version, slot out of range, length mismatch, non-building version', async () => {
@@ -169,8 +170,8 @@ describe('ScoreStore', () => {
     const c = chunk(10, SLOTS);
     await expectCode(store.writeSlots('nov', c.slotIds, c.userIds, c.records), ErrorCodes.RUN_FAILED);
     await store.beginVersion('v1', meta());
-    await expect(store.writeSlots('v1', Uint32Array.of(SLOTS), ['x'], c.records.subarray(0, 24))).rejects.toThrow(RangeError);
-    await expect(store.writeSlots('v1', c.slotIds, c.userIds, c.records.subarray(0, 24))).rejects.toThrow(RangeError);
+    await expect(store.writeSlots('v1', Uint32Array.of(SLOTS), ['x'], c.records.subarray(0, RECORD_BYTES))).rejects.toThrow(RangeError);
+    await expect(store.writeSlots('v1', c.slotIds, c.userIds, c.records.subarray(0, RECORD_BYTES))).rejects.toThrow(RangeError);
     await expect(store.writeSlots('bad:id', c.slotIds, c.userIds, c.records)).rejects.toThrow(PaydecideError);
     await store.setVersionStatus('v1', 'validated');
     await expectCode(store.writeSlots('v1', c.slotIds, c.userIds, c.records), ErrorCodes.RUN_FAILED);
@@ -204,14 +205,14 @@ describe('ScoreStore', () => {
     expect((await store.versionMeta('v2'))!.status).toBe('live');
     const r = await store.readRecord('42');
     expect(r!.version).toBe('v2');
-    expect(r!.record.equals(c2.records.subarray(42 * 24, 43 * 24))).toBe(true);
+    expect(r!.record.equals(c2.records.subarray(42 * RECORD_BYTES, 43 * RECORD_BYTES))).toBe(true);
     expect(await store.readRecord('no-such-user')).toBeNull();
     await expect(store.setVersionMeta('v2', { status: 'failed' })).rejects.toThrow(PaydecideError);
     await expect(store.setVersionMeta('v1', { status: 'live' })).rejects.toThrow(RangeError);
     await expectCode(store.deleteVersion('v2'), ErrorCodes.RUN_FAILED); // live
 
     expect(await store.rollback()).toEqual({ live: 'v1', previous: 'v2' });
-    expect((await store.readRecord('42'))!.record.equals(c1.records.subarray(42 * 24, 43 * 24))).toBe(true);
+    expect((await store.readRecord('42'))!.record.equals(c1.records.subarray(42 * RECORD_BYTES, 43 * RECORD_BYTES))).toBe(true);
     expect((await store.versionMeta('v1'))!.status).toBe('live');
     expect((await store.versionMeta('v2'))!.status).toBe('retired');
     expect(await store.rollback()).toEqual({ live: 'v2', previous: 'v1' });
@@ -232,7 +233,7 @@ describe('ScoreStore', () => {
     await store.writeSlots('big', users.map((u) => slotOf(u, slots)), users, c.records);
     await store.flip('big', { force: true });
     const got = await Promise.all(users.map((u) => store.readRecord(u)));
-    got.forEach((g, i) => expect(g?.record.equals(c.records.subarray(i * 24, i * 24 + 24))).toBe(true));
+    got.forEach((g, i) => expect(g?.record.equals(c.records.subarray(i * RECORD_BYTES, (i + 1) * RECORD_BYTES))).toBe(true));
   });
 
   it('deleteVersion removes every key, with or without metadata; retireOld keeps live and previous', async () => {

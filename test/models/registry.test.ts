@@ -5,15 +5,22 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../core/actions';
 import { ErrorCodes, PaydecideError } from '../../core/errors';
 import {
+  appendHistory,
   CURRENT_FILE,
   exportLinearSigmoidOnnx,
+  HISTORY_FILE,
   listModels,
   loadCurrent,
   OnnxScorer,
+  parseManifest,
+  promoteModel,
+  readHistory,
   readManifest,
+  rollbackModel,
   saveModel,
   setCurrent,
   sha256Hex,
+  upliftOutputs,
   type ModelManifest,
 } from '../../models';
 
@@ -172,5 +179,90 @@ describe('model registry', () => {
     expect([...seen].every((v) => v === 'v1' || v === 'v2')).toBe(true);
     expect((await fs.readFile(path.join(dir, CURRENT_FILE), 'utf8')).trim()).toBe('v1');
     expect((await fs.readdir(dir)).sort()).toEqual([CURRENT_FILE, 'v1', 'v2']);
+  });
+});
+
+describe('model registry: manifest v2 fields and the promotion history', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'pd-registry2-')), 'models');
+  });
+  afterEach(async () => {
+    await fs.rm(path.dirname(dir), { recursive: true, force: true });
+  });
+
+  function upliftManifest(version: string, bytes: Uint8Array): ModelManifest {
+    const base = manifestFor(version, bytes);
+    return {
+      ...base,
+      kind: 'gbdt-uplift',
+      outputs: upliftOutputs(ACTIONS),
+      metrics: Object.fromEntries(ACTIONS.map((a) => [a, { auc: 0.7, logloss: 0.4, ece: 0.01, rows: 1000, positives: 10, auuc: -0.012, qini: 0.03, calibration: 'isotonic' as const }])),
+      training: {
+        ...base.training,
+        label_windows_s: { cashback: 604800, referral_prompt: 1209600 },
+        train_rows: 700,
+        valid_rows: 150,
+        test_rows: 150,
+        test_window: { start: '2025-12-25', end: '2025-12-31' },
+      },
+    };
+  }
+
+  it('keeps old baseline manifests valid and round-trips the new gbdt-uplift fields', async () => {
+    const b1 = tinyModel('v1');
+    const old = manifestFor('v1', b1);
+    expect(parseManifest(JSON.parse(JSON.stringify(old)))).toEqual(old);
+    const b2 = tinyModel('u1');
+    const u = upliftManifest('u1', b2);
+    expect(u.outputs).toEqual([
+      'uptake_cashback', 'uptake_referral_prompt', 'uptake_autopay_setup', 'uptake_card_on_file', 'uptake_installment_offer',
+      'base_cashback', 'base_referral_prompt', 'base_autopay_setup', 'base_card_on_file', 'base_installment_offer',
+    ]);
+    await saveModel(dir, u, b2);
+    expect(await readManifest(dir, 'u1')).toEqual(u);
+  });
+
+  it('MODEL_INVALID for a gbdt-uplift without (or with misordered) outputs, or a baseline whose outputs are not its actions', () => {
+    const b = tinyModel('u1');
+    const u = upliftManifest('u1', b);
+    expect(() => parseManifest({ ...u, outputs: undefined })).toThrow(/outputs: required for gbdt-uplift/);
+    expect(() => parseManifest({ ...u, outputs: [...u.outputs!].reverse() })).toThrow(/outputs: must be uptake_cashback/);
+    expect(() => parseManifest({ ...manifestFor('v1', b), outputs: ['a'] })).toThrow(/outputs: a baseline-lr model has one output per action/);
+    expect(() => parseManifest({ ...u, kind: 'xgb' })).toThrow(/kind/);
+    expect(() => parseManifest({ ...u, metrics: { ...u.metrics, cashback: { ...u.metrics.cashback, calibration: 'magic' } } })).toThrow(/metrics\.cashback\.calibration/);
+  });
+
+  it('appends history lines with O_APPEND, reads them back, and survives a torn last line', async () => {
+    expect(await readHistory(dir)).toEqual([]);
+    await appendHistory(dir, { event: 'promote', version: 'v1', previous: null, ts: '2026-01-01T00:00:00.000Z' });
+    await fs.appendFile(path.join(dir, HISTORY_FILE), '{"ts":"2026-01-0'); // a crash mid-append
+    await appendHistory(dir, { event: 'refused', version: 'v2', previous: 'v1', reason: 'cashback: AUC worse', forced: true });
+    const h = await readHistory(dir);
+    expect(h.map((e) => [e.event, e.version, e.previous])).toEqual([['promote', 'v1', null], ['refused', 'v2', 'v1']]);
+    expect(h[1]).toMatchObject({ reason: 'cashback: AUC worse', forced: true });
+    expect(Date.parse(h[1].ts)).toBeGreaterThan(0);
+    await fs.appendFile(path.join(dir, HISTORY_FILE), '{"ts":"2026-01-01T00:00:00Z","event":"launch","version":"v3","previous":null}\n');
+    const e = await codeOf(readHistory(dir));
+    expect(e.code).toBe(ErrorCodes.MODEL_INVALID);
+    expect(e.message).toMatch(/HISTORY\.jsonl line 4 is invalid: event/);
+  });
+
+  it('lists both models after a promote and a rollback, and HISTORY records each move', async () => {
+    for (const [v, t] of [['v1', '2026-01-02T00:00:00Z'], ['v2', '2026-01-03T00:00:00Z']] as const) {
+      const b = tinyModel(v);
+      await saveModel(dir, manifestFor(v, b, t), b);
+    }
+    await promoteModel(dir, 'v1');
+    await promoteModel(dir, 'v2');
+    expect((await listModels(dir)).map((l) => [l.version, l.current])).toEqual([['v1', false], ['v2', true]]);
+    expect(await rollbackModel(dir)).toEqual({ from: 'v2', to: 'v1', skipped: [] });
+    expect((await listModels(dir)).map((l) => [l.version, l.current])).toEqual([['v1', true], ['v2', false]]);
+    expect((await readHistory(dir)).map((e) => [e.event, e.version, e.previous])).toEqual([
+      ['promote', 'v1', null],
+      ['promote', 'v2', 'v1'],
+      ['rollback', 'v1', 'v2'],
+    ]);
+    expect((await fs.readdir(dir)).sort()).toEqual([CURRENT_FILE, HISTORY_FILE, 'v1', 'v2']);
   });
 });
