@@ -16,7 +16,18 @@ import { FEATURE_COUNT, FEATURE_NAMES } from '../../core/feature-registry';
 import type { Logger } from '../../core/logger';
 import { fillTemplate, loadSql, quoteIdent, runWithParams, sqlString } from '../duckdb';
 import { forEachChunk, numericColumn } from '../duckdb-vectors';
+import { worldFiles, type WorldManifest } from '../world';
 import { asInputError, computeSnapshot, parquetScan, type SliceFiles } from '../features/feature-snapshot';
+
+/** The whole world's users, payments, decision log and outcomes: what a training set reads. */
+export function worldSliceFiles(dataDir: string, world: WorldManifest): SliceFiles {
+  return {
+    users: worldFiles(dataDir, world, 'users'),
+    payments: worldFiles(dataDir, world, 'payments'),
+    decisions: worldFiles(dataDir, world, 'decision_log'),
+    outcomes: worldFiles(dataDir, world, 'outcomes'),
+  };
+}
 
 export const DATASET_SPLITS = ['train', 'valid', 'test'] as const;
 export type DatasetSplit = (typeof DATASET_SPLITS)[number];

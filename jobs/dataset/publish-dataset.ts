@@ -15,8 +15,8 @@ import type { Logger } from '../../core/logger';
 import { sha256File } from '../../core/object-store';
 import { openObjectStore } from '../../core/open-object-store';
 import { closeDuckDB, openDuckDB } from '../duckdb';
-import { readWorldManifest, worldFiles } from '../world';
-import { buildDatasetTable, datasetColumns, writeDatasetParquet, type DatasetSummary } from './build-dataset';
+import { readWorldManifest } from '../world';
+import { buildDatasetTable, datasetColumns, worldSliceFiles, writeDatasetParquet, type DatasetSummary } from './build-dataset';
 
 export const DATASET_FILE = 'dataset.parquet';
 export const DATASET_MANIFEST = 'dataset.json';
@@ -59,11 +59,11 @@ function expand(paths: string[], what: string): string[] {
 
 export async function buildDatasetFiles(cfg: Config, o: DatasetBuildOptions): Promise<DatasetBuildResult> {
   const world = readWorldManifest(o.dataDir);
+  const own = worldSliceFiles(o.dataDir, world);
   const files = {
-    users: worldFiles(o.dataDir, world, 'users'),
-    payments: worldFiles(o.dataDir, world, 'payments'),
-    decisions: o.decisions ? expand(o.decisions, '--decisions') : worldFiles(o.dataDir, world, 'decision_log'),
-    outcomes: o.outcomes ? expand(o.outcomes, '--outcomes') : worldFiles(o.dataDir, world, 'outcomes'),
+    ...own,
+    decisions: o.decisions ? expand(o.decisions, '--decisions') : own.decisions,
+    outcomes: o.outcomes ? expand(o.outcomes, '--outcomes') : own.outcomes,
   };
   const store = openObjectStore(o.out, cfg.s3);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-dataset-'));

@@ -27,6 +27,7 @@ import { predictMargin, trainGbdt, type GbdtData, type GbdtParams } from '../../
 import type { Interval } from '../../models/ope';
 import { auuc, qiniCoefficient, qiniCurve, upliftAtTopK, type QiniPoint, type UpliftAtK } from '../../models/uplift-metrics';
 import { mulberry32 } from '../../core/seeded-random';
+import { UPLIFT_GBDT_PARAMS } from '../../models/uplift-params';
 
 // ---------------------------------------------------------------------------------------------
 // The CSV: header by name, every row validated, categoricals one-hot encoded.
@@ -180,21 +181,9 @@ export function parseHillstromCsv(text: string, source = 'hillstrom.csv'): Hills
 export type HillstromOutcome = 'visit' | 'conversion' | 'spend';
 export type HillstromArm = 'mens' | 'womens';
 
-/**
- * The production uplift models' tree settings (UPLIFT_GBDT_PARAMS in jobs/train/train-uplift.ts,
- * restated rather than imported so this check does not load DuckDB and ONNX Runtime; the test
- * compares the two). The seed comes from the options.
- */
-export const HILLSTROM_GBDT_PARAMS: Readonly<GbdtParams> = Object.freeze({
-  nTrees: 300,
-  learningRate: 0.05,
-  maxDepth: 4,
-  minChildWeight: 5,
-  lambda: 5,
-  subsample: 0.8,
-  colsample: 0.8,
-  earlyStoppingRounds: 30,
-});
+/** The production uplift models' tree settings (models/uplift-params.ts); the seed comes from the options. */
+const { seed: _seed, ...hillstromParams } = UPLIFT_GBDT_PARAMS;
+export const HILLSTROM_GBDT_PARAMS: Readonly<GbdtParams> = Object.freeze(hillstromParams);
 
 /**
  * Share of the train half held out for early stopping and Platt calibration (the usual 70/30).

@@ -1,32 +1,13 @@
 /**
  * The evaluation report's data (what `report eval --json` prints; the text and HTML renderers
  * read only this). Figures are computed in eval-report.ts; renderers do no arithmetic of their own
- * beyond formatting.
+ * beyond formatting. Bins, curve points and intervals are the models' own types.
  */
+import type { ReliabilityBin } from '../../models/calibration';
+import type { Interval } from '../../models/ope';
+import type { QiniPoint } from '../../models/uplift-metrics';
 
-/** One bin of a reliability diagram (predicted probability vs observed frequency). */
-export interface ReliabilityBin {
-  lo: number;
-  hi: number;
-  /** Mean predicted probability of the rows in the bin. */
-  mean_pred: number;
-  /** Observed (weighted) frequency of label 1 in the bin. */
-  frac_pos: number;
-  count: number;
-}
-
-/** One point of a Qini curve: targeting the top `frac` of users by estimated uplift. */
-export interface QiniPoint {
-  frac: number;
-  /** Incremental conversions per treated-population user (Qini gain), normalised by row count. */
-  gain: number;
-}
-
-export interface Interval {
-  estimate: number;
-  ci_low: number;
-  ci_high: number;
-}
+export type { Interval, QiniPoint, ReliabilityBin };
 
 export interface ActionEval {
   /** Uptake model P(goal | offered), calibrated, on the test split's treated rows. */
@@ -37,8 +18,7 @@ export interface ActionEval {
   auuc: number;
   /** Qini coefficient: area between the model's Qini curve and random targeting. */
   qini: number;
-  /** Observed uplift (treated rate − control rate, IPS-weighted) in the top k% by estimated uplift. */
-  /** null where an arm has no rows in the top k (the rate is undefined). */
+  /** Observed uplift (treated rate − control rate, IPS-weighted) in the top k% by estimated uplift; null where an arm has no rows in the top k. */
   uplift_at_top_k: { k: number; uplift: number | null; treated: number | null; control: number | null }[];
   rows_treated: number;
   rows_control: number;

@@ -28,7 +28,7 @@ import { evaluateUplift } from '../../models/uplift-evaluation';
 import { pearson } from '../../models/uplift-metrics';
 import { closeDuckDB, fillTemplate, loadSql, openDuckDB, type DuckOptions } from '../duckdb';
 import { forEachChunk, numericColumn } from '../duckdb-vectors';
-import { buildDatasetTable, readDatasetArrays, Y_MISSING, type DatasetArrays } from '../dataset/build-dataset';
+import { buildDatasetTable, readDatasetArrays, worldSliceFiles, Y_MISSING, type DatasetArrays } from '../dataset/build-dataset';
 import { asInputError, parquetScan } from '../features/feature-snapshot';
 import { IPW_CLIP } from '../train/train-uplift';
 import { readWorldManifest, worldFiles } from '../world';
@@ -102,12 +102,7 @@ export async function computeEvalReport(o: EvalOptions): Promise<EvalReport> {
   let ctx: EvalContext;
   let economics: EvalReport['economics'];
   try {
-    const files = {
-      users: worldFiles(o.dataDir, world, 'users'),
-      payments: worldFiles(o.dataDir, world, 'payments'),
-      decisions: worldFiles(o.dataDir, world, 'decision_log'),
-      outcomes: worldFiles(o.dataDir, world, 'outcomes'),
-    };
+    const files = worldSliceFiles(o.dataDir, world);
     await buildDatasetTable(d.conn, files, { asOf: o.asOf, windows: o.windows, dataStart: world.start_date, logger: o.logger });
     ds = await readDatasetArrays(d.conn);
     const truthFiles = worldFiles(o.dataDir, world, 'truth');

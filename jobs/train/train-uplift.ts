@@ -18,26 +18,16 @@ import type { Logger } from '../../core/logger';
 import { applyPlatt, fitPlatt } from '../../models/calibration';
 import { predictMargin, trainGbdt, type GbdtData, type GbdtModel, type GbdtParams } from '../../models/gbdt';
 import { ipwWeights } from '../../models/ipw';
+import { UPLIFT_GBDT_PARAMS } from '../../models/uplift-params';
 import { exportTreeEnsembleOnnx, predictTargets, type TreeTarget } from '../../models/onnx-tree-export';
 import { OnnxScorer } from '../../models/onnx-scorer';
 import { saveModel, sha256Hex, type ModelManifest } from '../../models/registry';
 import { evaluateUplift } from '../../models/uplift-evaluation';
 import { closeDuckDB, openDuckDB, type DuckOptions } from '../duckdb';
-import { buildDatasetTable, readDatasetArrays, Y_MISSING, type DatasetArrays, type DatasetSummary } from '../dataset/build-dataset';
-import { readWorldManifest, worldFiles } from '../world';
+import { buildDatasetTable, readDatasetArrays, worldSliceFiles, Y_MISSING, type DatasetArrays, type DatasetSummary } from '../dataset/build-dataset';
+import { readWorldManifest } from '../world';
 
-/** Tree settings for the uplift models: rare positives (1-10%), so shallow trees, slow shrinkage and a floor on child hessian. */
-export const UPLIFT_GBDT_PARAMS: Readonly<GbdtParams> = Object.freeze({
-  nTrees: 300,
-  learningRate: 0.05,
-  maxDepth: 4,
-  minChildWeight: 5,
-  lambda: 5,
-  subsample: 0.8,
-  colsample: 0.8,
-  earlyStoppingRounds: 30,
-  seed: 7,
-});
+export { UPLIFT_GBDT_PARAMS };
 
 /** Inverse-propensity weights are clipped here: a 1% propensity would otherwise let one row weigh 100. */
 export const IPW_CLIP = 20;
@@ -119,12 +109,7 @@ export async function trainUplift(o: TrainUpliftOptions): Promise<TrainedUplift>
   let ds: DatasetArrays;
   let summary: DatasetSummary;
   try {
-    const files = {
-      users: worldFiles(o.dataDir, world, 'users'),
-      payments: worldFiles(o.dataDir, world, 'payments'),
-      decisions: worldFiles(o.dataDir, world, 'decision_log'),
-      outcomes: worldFiles(o.dataDir, world, 'outcomes'),
-    };
+    const files = worldSliceFiles(o.dataDir, world);
     summary = await buildDatasetTable(d.conn, files, { asOf: o.asOf, windows: o.windows, dataStart: world.start_date, logger: log });
     ds = await readDatasetArrays(d.conn);
   } finally {

@@ -1,16 +1,9 @@
 /** Deterministic synthetic data with known logistic coefficients, for the models/ tests. */
 
-/** mulberry32: a small seeded PRNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (core/seeded-random.ts): a small seeded PRNG. */
+import { mulberry32 } from '../../core/seeded-random';
+
+export const rng = mulberry32;
 
 export function normal(r: () => number): number {
   const u = Math.max(r(), 1e-12);
