@@ -14,6 +14,8 @@ import { registerModels } from './commands/models';
 import { registerNightly } from './commands/nightly';
 import { registerReport } from './commands/report';
 import { registerScores } from './commands/scores';
+import { registerServe } from './commands/serve';
+import { registerSink } from './commands/sink';
 import { registerStatus } from './commands/status';
 import { registerTrain } from './commands/train';
 import { registerWorker } from './commands/worker';
@@ -50,6 +52,8 @@ registerScores(program, ctx);
 registerAudiences(program, ctx);
 registerReport(program, ctx);
 registerEval(program, ctx);
+registerSink(program, ctx);
+registerServe(program, ctx);
 
 try {
   await program.parseAsync(process.argv);

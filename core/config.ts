@@ -91,6 +91,27 @@ const schema = z.object({
    * `cashback=14d,card_on_file=2h` (units s, m, h, d; 1m..90d). @defaultValue '' (the defaults)
    */
   PAYDECIDE_ATTRIBUTION_WINDOWS: z.string().default(''),
+  /** Online service: API keys accepted as `Authorization: Bearer <key>`, comma-separated (8+ chars each). @defaultValue pd-demo-key (the demo key: replace it) */
+  PAYDECIDE_API_KEYS: z
+    .string()
+    .default('pd-demo-key')
+    .refine((s) => s.split(',').every((k) => /^[\x21-\x7e]{8,256}$/.test(k.trim())), 'comma-separated keys of 8-256 printable characters, no spaces'),
+  /** Online service: answer deadline, ms; a decision not ready by then is the fail-open default. @defaultValue 25 */
+  PAYDECIDE_DEADLINE_MS: intIn(2, 1000, 25),
+  /** Online service: event-loop lag (ms) above which new requests are shed to the default answer. @defaultValue 15 */
+  PAYDECIDE_SHED_LAG_MS: intIn(1, 1000, 15),
+  /** Online service: decisions in flight above which new requests are shed. @defaultValue 2000 */
+  PAYDECIDE_MAX_INFLIGHT: intIn(1, 100000, 2000),
+  /** Online service: consecutive Redis failures that open the circuit breaker. @defaultValue 5 */
+  PAYDECIDE_BREAKER_FAILURES: intIn(1, 1000, 5),
+  /** Online service: how long the breaker stays open before one trial request, ms. @defaultValue 1000 */
+  PAYDECIDE_BREAKER_COOLDOWN_MS: intIn(10, 600000, 1000),
+  /** Online service: approximate length cap of the decision and outcome streams (XADD MAXLEN ~). @defaultValue 1000000 */
+  PAYDECIDE_STREAM_MAXLEN: intIn(1000, 1_000_000_000, 1_000_000),
+  /** Online service: share of each campaign's budget the online surface may spend, paced evenly over the campaign's days. @defaultValue 0.5 */
+  PAYDECIDE_ONLINE_BUDGET_SHARE: z.coerce.number().min(0).max(1).default(0.5),
+  /** Online service: use the ONNX adjuster (on) or the nightly scores as they are (off). @defaultValue on */
+  PAYDECIDE_ADJUSTER: z.enum(['on', 'off']).default('on'),
 });
 
 export type Config = Readonly<{
@@ -121,7 +142,21 @@ export type Config = Readonly<{
   promotion: PromotionTolerances;
   /** Attribution window per action, seconds (label maturation). */
   attributionWindows: Readonly<Record<Action, number>>;
+  online: OnlineSettings;
 }>;
+
+/** Settings of `paydecide serve` (README "Online service"). */
+export interface OnlineSettings {
+  apiKeys: readonly string[];
+  deadlineMs: number;
+  shedLagMs: number;
+  maxInflight: number;
+  breakerFailures: number;
+  breakerCooldownMs: number;
+  streamMaxLen: number;
+  budgetShare: number;
+  adjuster: boolean;
+}
 
 export interface S3Settings {
   endpoint: string | undefined;
@@ -211,6 +246,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       s3Get1k: e.PAYDECIDE_PRICE_S3_GET_1K,
     }),
     attributionWindows: Object.freeze(attributionWindows),
+    online: Object.freeze({
+      apiKeys: Object.freeze(e.PAYDECIDE_API_KEYS.split(',').map((k) => k.trim())),
+      deadlineMs: e.PAYDECIDE_DEADLINE_MS,
+      shedLagMs: e.PAYDECIDE_SHED_LAG_MS,
+      maxInflight: e.PAYDECIDE_MAX_INFLIGHT,
+      breakerFailures: e.PAYDECIDE_BREAKER_FAILURES,
+      breakerCooldownMs: e.PAYDECIDE_BREAKER_COOLDOWN_MS,
+      streamMaxLen: e.PAYDECIDE_STREAM_MAXLEN,
+      budgetShare: e.PAYDECIDE_ONLINE_BUDGET_SHARE,
+      adjuster: e.PAYDECIDE_ADJUSTER === 'on',
+    }),
     promotion: Object.freeze({
       auc: e.PAYDECIDE_PROMOTE_TOL_AUC,
       auuc: e.PAYDECIDE_PROMOTE_TOL_AUUC,

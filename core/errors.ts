@@ -46,6 +46,14 @@ export const ErrorCodes = {
   POLICY_CONFIG: 'PD_ERR_POLICY_CONFIG',
   NO_RUN: 'PD_ERR_NO_RUN',
   PROMOTION_REFUSED: 'PD_ERR_PROMOTION_REFUSED',
+  // HTTP answers of the online service (online/server.ts)
+  BAD_JSON: 'PD_ERR_BAD_JSON',
+  BAD_BODY: 'PD_ERR_BAD_BODY',
+  UNAUTHORIZED: 'PD_ERR_UNAUTHORIZED',
+  BODY_TOO_LARGE: 'PD_ERR_BODY_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'PD_ERR_UNSUPPORTED_MEDIA_TYPE',
+  NOT_FOUND: 'PD_ERR_NOT_FOUND',
+  UNAVAILABLE: 'PD_ERR_UNAVAILABLE',
 } as const;
 
 export function errorMessage(e: unknown): string {

@@ -5,7 +5,7 @@
  * | bytes | field |
  * |---|---|
  * | 0 | format version (2) |
- * | 1 | flags: bit0 = user had no recent activity (defaults used); bits 1-7 reserved (kept, not checked) |
+ * | 1 | flags: bit0 = user had no recent activity (defaults used); bits 1-2 KYC tier, bit 3 credit eligible, bit 4 opted out of in-app messages, bit 5 = bits 1-4 are set (the profile the online gates need); bits 6-7 reserved |
  * | 2-3 | u16 model tag: low 16 bits of md5_number_lower(model version), see {@link modelTagOf} |
  * | 4-15 | six u16 scores in `ACTIONS` order: the calibrated uptake P(goal \| offered), round(p × 65535), clamped to 0..65535 (NaN → 0) |
  * | 16-27 | six i16 estimated uplifts in `ACTIONS` order: round(u × 32767), clamped to −1..1 (NaN → 0; `none` is 0) |
@@ -38,7 +38,27 @@ export const UPLIFT_SCALE = 32767;
 export const RECORD_FLAGS = {
   /** The user had no recent activity; the scorer used feature defaults. */
   NO_ACTIVITY: 1,
+  /** Bits 1-4 carry the user's gate profile (see {@link profileFlags}). */
+  HAS_PROFILE: 32,
 } as const;
+
+/** The profile bits of the flags byte: what the online service needs to re-run the gates. */
+export interface RecordProfile {
+  kycTier: number;
+  creditEligible: boolean;
+  optoutInApp: boolean;
+}
+
+/** Flags bits 1-5 for a user's gate profile (OR them with NO_ACTIVITY). */
+export function profileFlags(kycTier: number, creditEligible: boolean, optoutInApp: boolean): number {
+  return RECORD_FLAGS.HAS_PROFILE | ((kycTier & 3) << 1) | (creditEligible ? 8 : 0) | (optoutInApp ? 16 : 0);
+}
+
+/** The gate profile of a flags byte, or null when the record does not carry one. */
+export function profileOf(flags: number): RecordProfile | null {
+  if ((flags & RECORD_FLAGS.HAS_PROFILE) === 0) return null;
+  return { kycTier: (flags >> 1) & 3, creditEligible: (flags & 8) !== 0, optoutInApp: (flags & 16) !== 0 };
+}
 
 const OFF_FLAGS = 1;
 const OFF_TAG = 2;

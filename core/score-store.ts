@@ -154,7 +154,7 @@ redis.call('HSET', KEYS[3], 'status', 'retired', 'retired_at', ARGV[2])
 return redis.call('HGET', KEYS[3], 'slots') or false
 `;
 
-class LuaScript {
+export class LuaScript {
   readonly sha: string;
   constructor(readonly lua: string) {
     this.sha = createHash('sha1').update(lua).digest('hex');
@@ -619,7 +619,7 @@ export class ScoreStore {
 }
 
 /** The user's 64-bit slot hash (core/slot.ts) as four 16-bit limbs, high first, for the Lua fold. */
-function hashLimbs(userId: string): [number, number, number, number] {
+export function hashLimbs(userId: string): [number, number, number, number] {
   const { hi, lo } = userHashParts(userId);
   return [hi >>> 16, hi & 0xffff, lo >>> 16, lo & 0xffff];
 }

@@ -31,6 +31,7 @@ export {
 } from './promotion';
 export { promoteModel, rollbackCandidates, rollbackModel, type PromoteOptions, type PromoteResult, type RollbackResult } from './promote';
 export {
+  ADJUSTER_REGISTRY_DIR,
   appendHistory,
   CURRENT_FILE,
   headMetricsSchema,
@@ -67,3 +68,5 @@ export { bootstrapCi, drEstimate, ipsEstimate, snipsEstimate, type LoggedBandit 
 export { ipwWeights } from './ipw';
 export { evaluateUplift, type UpliftEval } from './uplift-evaluation';
 export { splitModelOutputs, UPLIFT_OUTPUT_WIDTH } from './model-outputs';
+export { ADJUSTER_GBDT_PARAMS, ADJUSTER_FIT_FRACTION } from './adjuster-params';
+export { ADJUSTER_FEATURE_SET_HASH, ADJUSTER_KIND, adjusterManifestProblem, adjusterRegistryDir, loadCurrentAdjuster } from './adjuster-registry';

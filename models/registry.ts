@@ -39,8 +39,15 @@ export const headMetricsSchema = z.object({
   calibration: z.enum(['platt', 'isotonic', 'none']).optional(),
 });
 
-export const MODEL_KINDS = ['baseline-lr', 'gbdt-uplift'] as const;
+/**
+ * `gbdt-adjuster`: the online adjuster (jobs/train/train-adjuster.ts), kept in a registry of its
+ * own under `<modelsDir>/adjuster` (ADJUSTER_REGISTRY_DIR), with the uplift models' output layout.
+ */
+export const MODEL_KINDS = ['baseline-lr', 'gbdt-uplift', 'gbdt-adjuster'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** The adjuster registry's folder inside the models folder; never a version of the uplift registry. */
+export const ADJUSTER_REGISTRY_DIR = 'adjuster';
 
 /**
  * The ONNX output columns of a gbdt-uplift model over `actions`: `uptake_<a>` for each offer
@@ -87,6 +94,8 @@ export const manifestSchema = z
       test_window: z.object({ start: z.string().min(1), end: z.string().min(1) }).optional(),
     }),
     metrics: z.record(z.string(), headMetricsSchema),
+    /** gbdt-adjuster: the uplift model whose scores it was trained over (its inputs). */
+    base_model_version: versionSchema.optional(),
     onnx_sha256: z.string().regex(/^[0-9a-f]{64}$/, '64 lowercase hex digits'),
   })
   .superRefine((m, ctx) => {
@@ -95,12 +104,13 @@ export const manifestSchema = z
     if (da) ctx.addIssue({ code: 'custom', path: ['actions'], message: `duplicate action ${da}` });
     const df = dup(m.features);
     if (df) ctx.addIssue({ code: 'custom', path: ['features'], message: `duplicate feature ${df}` });
-    if (m.kind === 'gbdt-uplift') {
+    if (m.kind === 'gbdt-uplift' || m.kind === 'gbdt-adjuster') {
       const want = upliftOutputs(m.actions);
-      if (!m.outputs) ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'required for gbdt-uplift' });
+      if (!m.outputs) ctx.addIssue({ code: 'custom', path: ['outputs'], message: `required for ${m.kind}` });
       else if (m.outputs.join('\n') !== want.join('\n')) {
-        ctx.addIssue({ code: 'custom', path: ['outputs'], message: `must be ${want.join(',')} for gbdt-uplift over these actions` });
+        ctx.addIssue({ code: 'custom', path: ['outputs'], message: `must be ${want.join(',')} for ${m.kind} over these actions` });
       }
+      if (m.kind === 'gbdt-adjuster' && !m.base_model_version) ctx.addIssue({ code: 'custom', path: ['base_model_version'], message: 'required for gbdt-adjuster' });
     } else if (m.outputs && m.outputs.join('\n') !== m.actions.join('\n')) {
       ctx.addIssue({ code: 'custom', path: ['outputs'], message: 'a baseline-lr model has one output per action, in actions order (or no outputs field)' });
     }
@@ -312,7 +322,7 @@ export async function listModels(dir: string): Promise<ModelListing[]> {
   }
   const out: ModelListing[] = [];
   for (const ent of entries) {
-    if (!ent.isDirectory() || !VERSION_RE.test(ent.name)) continue;
+    if (!ent.isDirectory() || !VERSION_RE.test(ent.name) || ent.name === ADJUSTER_REGISTRY_DIR) continue;
     try {
       const manifest = await readManifest(dir, ent.name);
       out.push({ version: ent.name, current: ent.name === current, manifest });

@@ -27,5 +27,9 @@ export const REASONS = {
   // measurement (holdout.ts)
   HOLDOUT_GLOBAL: 'HOLDOUT_GLOBAL',
   HOLDOUT_CAMPAIGN: 'HOLDOUT_CAMPAIGN',
+  // online answers (online-offer.ts)
+  NO_ELIGIBLE: 'NO_ELIGIBLE_CAMPAIGN',
+  EXPLORATION: 'EXPLORATION',
+  RACE_LOST: 'COUNTER_CHANGED_CONCURRENTLY',
 } as const;
 export type ReasonCode = (typeof REASONS)[keyof typeof REASONS];

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ErrorCodes, PaydecideError } from '../../core/errors';
+import { adjusterRegistryDir } from '../../models/adjuster-registry';
 import { promoteModel, rollbackModel } from '../../models/promote';
 import type { PromotionDelta } from '../../models/promotion';
 import { listModels, loadModel, outputColumns, readCurrent, readHistory, readManifest, type HeadMetrics, type ModelListing } from '../../models/registry';
@@ -34,20 +35,22 @@ export function registerModels(program: Command, ctx: CliContext): void {
   models
     .command('list')
     .description('every version, oldest first: kind, dates, rows, per-action AUC/AUUC/ECE; * marks the current one')
+    .option('--adjuster', 'the online adjuster registry (<models>/adjuster) instead of the uplift models\'')
     .option('--json', 'print a JSON array of {version, current, kind, created_at, as_of, rows, metrics, problem}')
-    .action(async (o: { json?: boolean }) => {
+    .action(async (o: { json?: boolean; adjuster?: boolean }) => {
       const cfg = ctx.config();
-      const rows = await listModels(cfg.modelsDir);
+      const dir = o.adjuster ? adjusterRegistryDir(cfg.modelsDir) : cfg.modelsDir;
+      const rows = await listModels(dir);
       if (o.json) {
         process.stdout.write(`${JSON.stringify(rows.map(listingJson))}\n`);
         return;
       }
       if (rows.length === 0) {
-        process.stdout.write(`no models in ${cfg.modelsDir} (run \`paydecide train\`)\n`);
+        process.stdout.write(`no models in ${dir} (run \`paydecide train${o.adjuster ? ' --adjuster' : ''}\`)\n`);
         return;
       }
       const w = Math.max(7, ...rows.map((r) => r.version.length));
-      const lines = [`  ${'version'.padEnd(w)}  kind         created                   as-of       rows      AUC/AUUC/ECE per action`];
+      const lines = [`  ${'version'.padEnd(w)}  kind           created                   as-of       rows      AUC/AUUC/ECE per action`];
       for (const r of rows) {
         const mark = r.current ? '*' : ' ';
         const m = r.manifest;
@@ -56,7 +59,7 @@ export function registerModels(program: Command, ctx: CliContext): void {
           continue;
         }
         const metrics = m.actions.map((a) => `${a} ${m.metrics[a] ? compact(m.metrics[a]) : '-'}`).join('  ');
-        lines.push(`${mark} ${r.version.padEnd(w)}  ${m.kind.padEnd(11)}  ${m.created_at.padEnd(24)}  ${m.training.as_of.padEnd(10)}  ${String(m.training.rows).padStart(8)}  ${metrics}`);
+        lines.push(`${mark} ${r.version.padEnd(w)}  ${m.kind.padEnd(13)}  ${m.created_at.padEnd(24)}  ${m.training.as_of.padEnd(10)}  ${String(m.training.rows).padStart(8)}  ${metrics}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });

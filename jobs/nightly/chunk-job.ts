@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ACTIONS } from '../../core/actions';
 import { ErrorCodes, PaydecideError } from '../../core/errors';
 import { FEATURE_COUNT, featureIndex } from '../../core/feature-registry';
-import { encodeRecords, modelTagOf, RECORD_FLAGS } from '../../core/score-record-codec';
+import { encodeRecords, modelTagOf, profileFlags, RECORD_FLAGS } from '../../core/score-record-codec';
 import type { ScoreStore } from '../../core/score-store';
 import { CampaignPlanner, type campaignsByAction } from '../../policy/best-campaign';
 import type { OnnxScorer } from '../../models/onnx-scorer';
@@ -139,8 +139,10 @@ export async function processChunk(p: ChunkPayload, deps: ChunkDeps): Promise<Ch
   const planner = new CampaignPlanner(world.campaigns, p.asOf);
   for (let i = 0; i < m.n; i++) {
     gates[i] = planner.choose(m.country[i], m.kycTier[i], m.creditEligible[i] === 1, m.optoutBits[i], scores, i * H, campaigns, uplift);
+    // optoutBits bit 3 = in_app (CHANNELS order): the one channel of the online surface
+    flags[i] = profileFlags(m.kycTier[i], m.creditEligible[i] === 1, (m.optoutBits[i] & 8) !== 0);
     if (m.x[i * FEATURE_COUNT + INACTIVE_FEATURE] === 0) {
-      flags[i] = RECORD_FLAGS.NO_ACTIVITY;
+      flags[i] |= RECORD_FLAGS.NO_ACTIVITY;
       stats.inactive++;
     }
   }

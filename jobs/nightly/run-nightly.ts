@@ -22,12 +22,15 @@ import { loadCurrent, type ModelManifest } from '../../models/registry';
 import { closeDuckDB, openDuckDB, sqlStringList } from '../duckdb';
 import { asInputError } from '../features/feature-snapshot';
 import { trainAndPromote } from '../train/train-and-promote';
+import { trainAndPromoteAdjuster } from '../train/train-adjuster';
+import { loadCurrentAdjuster } from '../../models/adjuster-registry';
 import { readWorldManifest, worldFiles, type WorldManifest } from '../world';
 import type { ChunkPayload, ChunkResult } from './chunk-job';
 import { snapshotDirFor } from './chunk-job';
 import type { FinalizePayload, FinalizeResult } from './finalize-job';
 import { bullPrefix, CHUNK_JOB, CHUNK_QUEUE, chunkJobId, FINALIZE_JOB, FINALIZE_QUEUE, finalizeJobId } from './queues';
 import { startWorkers } from './worker-runtime';
+import { loadCampaigns } from './load-campaigns';
 import { publishAudiences } from '../audiences/publish-audiences';
 
 /** Peak RSS per stage: a 100 ms sampler that keeps the largest RSS seen since the last take(). */
@@ -131,6 +134,15 @@ async function countExpectedUsers(cfg: Config, files: string[], asOf: string): P
   }
 }
 
+async function readWorldCampaigns(cfg: Config, dataDir: string, world: WorldManifest) {
+  const d = await openDuckDB({ threads: 1, memory: cfg.duckdbMemory });
+  try {
+    return await loadCampaigns(d.instance, worldFiles(dataDir, world, 'campaigns'));
+  } finally {
+    closeDuckDB(d);
+  }
+}
+
 async function ensureModel(cfg: Config, o: NightlyOptions): Promise<{ manifest: ModelManifest; trained: boolean }> {
   if (!o.train) {
     try {
@@ -147,6 +159,28 @@ async function ensureModel(cfg: Config, o: NightlyOptions): Promise<{ manifest: 
   // A refused candidate leaves the live model current: tonight scores with that one.
   const manifest = r.promoted ? r.manifest : (await loadCurrent(cfg.modelsDir)).manifest;
   return { manifest, trained: true };
+}
+
+/**
+ * Trains and promotes the online adjuster when none is current or the current one was trained
+ * over another uplift model than tonight's. Only the online service uses the adjuster, so a
+ * failure here is logged and the night goes on (the service serves the precomputed scores).
+ * Returns whether training was attempted.
+ */
+async function ensureAdjuster(cfg: Config, o: NightlyOptions, uplift: ModelManifest): Promise<boolean> {
+  if (uplift.kind !== 'gbdt-uplift') return false;
+  try {
+    const current = await loadCurrentAdjuster(cfg.modelsDir).catch((e: unknown) => {
+      o.logger.warn({ err: errorMessage(e) }, 'current adjuster unusable; training one');
+      return null;
+    });
+    if (current?.manifest.base_model_version === uplift.version) return false;
+    const r = await trainAndPromoteAdjuster(cfg, { dataDir: o.dataDir, asOf: o.asOf, logger: o.logger });
+    o.logger.info({ adjuster: r.manifest.version, base_model: uplift.version, promoted: r.promoted, reasons: r.reasons }, 'online adjuster trained');
+  } catch (e) {
+    o.logger.warn({ err: errorMessage(e), base_model: uplift.version }, 'online adjuster not trained; the night goes on without it');
+  }
+  return true;
 }
 
 export async function runNightly(cfg: Config, o: NightlyOptions): Promise<NightlyResult> {
@@ -190,6 +224,7 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
       return { world, manifest, trained, expectedUsers };
     });
     if (trained) stages.push({ ...stages.pop()!, name: 'train' });
+    if (!(await stage('train-adjuster', () => ensureAdjuster(cfg, o, manifest)))) stages.pop();
 
     const slots = slotCount(world.users, world.buckets, cfg.usersPerSlot);
     rk = runKey(cfg.prefix, dataDir, o.asOf, manifest.version);
@@ -203,6 +238,9 @@ export async function runNightly(cfg: Config, o: NightlyOptions): Promise<Nightl
       version = `${o.asOf.replaceAll('-', '')}-${Date.now().toString(36)}`;
     }
     await store.beginVersion(version, { users: world.users, slots, buckets: world.buckets, modelVersion: manifest.version, asOf: o.asOf, modelTag: modelTagOf(manifest.version) });
+    // The online service re-runs the policy at payment time over the campaigns this version was
+    // scored with: it reads them from the version's metadata when it sees the version go live.
+    await store.setVersionMeta(version, { campaigns: JSON.stringify(await readWorldCampaigns(cfg, dataDir, world)) });
     await redis.multi().hset(rk, { status: 'running', version, data: dataDir, as_of: o.asOf, model: manifest.version, started_at: new Date().toISOString() }).expire(rk, RUN_TTL_S).exec();
 
     const chunkSize = cfg.chunkBuckets;

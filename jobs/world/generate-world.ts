@@ -12,6 +12,7 @@
  * memory, then one COPY per bucket and table into a staging folder. Files are moved into place
  * and `world.json` (with the sha256 of every file) is written last, atomically.
  */
+import { FX_PER_USD } from '../../core/currency';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -69,7 +70,7 @@ const CHUNK_USERS = 200_000;
 const STAGING_DIR = '.gen-tmp';
 
 /** Currencies and the fixed rates of sql/gen/setup.sql (units per USD). */
-export const WORLD_FX_PER_USD: Readonly<Record<string, number>> = Object.freeze({ USD: 1, EUR: 0.92, GBP: 0.79, CAD: 1.36, MXN: 17.1, BRL: 5 });
+export const WORLD_FX_PER_USD: Readonly<Record<string, number>> = FX_PER_USD;
 
 const DAY_MS = 86_400_000;
 

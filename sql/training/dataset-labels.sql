@@ -4,7 +4,9 @@
 --   $w_cashback, $w_referral_prompt, $w_autopay_setup, $w_card_on_file, $w_installment_offer,
 --   $w_none: attribution windows in seconds (core/attribution.ts, configurable).
 -- Fragments: <decisions>, <outcomes>: read_parquet(...) over decision-log and outcome files in the
---   documented schema (docs/world-schema.md); nothing else of theirs is read.
+--   documented schema (docs/world-schema.md); nothing else of theirs is read. A decision_id that
+--   appears more than once (`paydecide sink` writes at least once: a re-delivered batch can land in
+--   a second file) counts once, its earliest row.
 -- Output: temp table labelled, one row per logged decision before $as_of whose chosen action's
 --   window has closed (matured): decision_id, user_id, decision_ts, action, campaign_id,
 --   propensity, policy_version, surface, ctx_amount_usd, ctx_mcc, ctx_channel, ctx_auth_outcome,
@@ -31,6 +33,7 @@ d AS (
          ctx_amount_usd, ctx_mcc, ctx_channel, ctx_auth_outcome
   FROM {{decisions}}
   WHERE decision_ts < $as_of::TIMESTAMP
+  QUALIFY row_number() OVER (PARTITION BY decision_id ORDER BY decision_ts) = 1
 ),
 o AS (
   SELECT o.user_id, o.goal, o.event_ts, w.secs
