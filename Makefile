@@ -7,7 +7,7 @@ DEMO_USERS ?= 100000
 DEMO_DATE ?= 2026-06-30
 PD := node bin/paydecide.mjs
 
-.PHONY: demo test typecheck deps bench-batch bench-train clean-demo
+.PHONY: demo test typecheck deps bench-batch bench-train bench-online clean-demo
 
 # npm ci only when package-lock.json changed since the last install.
 $(NPM_STAMP): package.json package-lock.json
@@ -47,6 +47,11 @@ bench-batch: deps
 # TypeScript GBDT vs XGBoost hist (installs Debian's python3-xgboost when it can); BENCH_TRAIN_PARQUET=<dataset.parquet> trains on a training set from `paydecide dataset build`.
 bench-train: deps
 	npx tsx scripts/bench/train-bench.ts
+
+# The online service under hey load (1k/2k/4k req/s, max, Redis slowed/lost) beside a bare Fastify+HGET ceiling; writes $PAYDECIDE_HOME/bench/online-result.json for `report cost`.
+bench-online: deps
+	@export PAYDECIDE_REDIS_URL="$$(scripts/ensure-redis)"; \
+	npx tsx scripts/bench/online-bench.ts
 
 clean-demo:
 	rm -rf $(DEMO_DIR)

@@ -31,6 +31,11 @@ export interface ConnectRedisOptions {
   maxReconnectAttempts?: number;
   /** CLIENT SETNAME, handy in `CLIENT LIST`. */
   connectionName?: string;
+  /**
+   * Send every command issued in one event-loop tick as one write (ioredis auto-pipelining):
+   * under concurrent requests it cuts syscalls per command. For the online service. @defaultValue false
+   */
+  autoPipelining?: boolean;
   /** Called with connection errors (ioredis emits them as events); default: ignored. */
   onError?: (err: Error) => void;
 }
@@ -81,6 +86,7 @@ export async function connectRedis(url: string, opts: ConnectRedisOptions = {}):
     enableOfflineQueue: false,
     commandTimeout: opts.commandTimeoutMs,
     connectionName: opts.connectionName,
+    enableAutoPipelining: opts.autoPipelining ?? false,
     retryStrategy: lazy
       ? (times) => Math.min(100 * times, 2000)
       : (times) => (times > maxReconnects ? null : Math.min(100 * 2 ** (times - 1), 1000)),

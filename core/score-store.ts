@@ -154,6 +154,14 @@ redis.call('HSET', KEYS[3], 'status', 'retired', 'retired_at', ARGV[2])
 return redis.call('HGET', KEYS[3], 'slots') or false
 `;
 
+/** ioredis' script commands (its `*Buffer` variants are missing from its typings). */
+interface EvalMethods {
+  evalsha(sha: string, ...args: (string | number)[]): Promise<unknown>;
+  evalshaBuffer(sha: string, ...args: (string | number)[]): Promise<unknown>;
+  eval(lua: string, ...args: (string | number)[]): Promise<unknown>;
+  evalBuffer(lua: string, ...args: (string | number)[]): Promise<unknown>;
+}
+
 export class LuaScript {
   readonly sha: string;
   constructor(readonly lua: string) {
@@ -161,13 +169,15 @@ export class LuaScript {
   }
   /** EVALSHA, loading the script with EVAL when the server does not know it yet. */
   async run(redis: Redis, keys: string[], args: (string | number)[], buffers = false): Promise<unknown> {
-    const call = (cmd: string, head: string): Promise<unknown> =>
-      buffers ? redis.callBuffer(cmd, [head, keys.length, ...keys, ...args]) : redis.call(cmd, [head, keys.length, ...keys, ...args]);
+    // The named methods, not call()/callBuffer(): under ioredis' auto-pipelining (the online
+    // client) callBuffer sends the script's sha as the command name.
+    const r = redis as unknown as EvalMethods;
+    const a = [keys.length, ...keys, ...args];
     try {
-      return await call('EVALSHA', this.sha);
+      return await (buffers ? r.evalshaBuffer(this.sha, ...a) : r.evalsha(this.sha, ...a));
     } catch (e) {
       if (!(e instanceof Error) || !e.message.startsWith('NOSCRIPT')) throw e;
-      return call('EVAL', this.lua);
+      return buffers ? r.evalBuffer(this.lua, ...a) : r.eval(this.lua, ...a);
     }
   }
 }

@@ -21,6 +21,7 @@ export function registerServe(program: Command, ctx: CliContext): void {
       // command is bounded by the deadline; the engine's own timers bound it too.
       const redis = await connectRedis(cfg.redisUrl, {
         lazy: true,
+        autoPipelining: true,
         commandTimeoutMs: settings.deadlineMs,
         connectionName: 'paydecide-serve',
         onError: (() => {
