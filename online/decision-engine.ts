@@ -26,6 +26,7 @@ import type { LiveState } from './live-state';
 import type { LoadShedder } from './load-shedder';
 import type { OnlineStore } from './online-store';
 import type { DecisionRequest } from './request-schema';
+import { Timeout, within } from './deadline';
 
 export type FallbackReason =
   | 'overload'
@@ -72,25 +73,13 @@ export interface EngineDeps {
   now?: () => number;
 }
 
-class Timeout extends Error {}
-
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 const DAY_MS = 86_400_000;
 
-/** `p` or a Timeout rejection after `ms` (the work goes on; its result is ignored). */
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  if (ms <= 0) {
-    p.catch(() => {});
-    return Promise.reject(new Timeout());
-  }
-  let t: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, reject) => {
-      t = setTimeout(() => reject(new Timeout()), ms);
-    }),
-  ]);
+/** The fail-open answer when not even the engine ran (the server's last-resort error path). */
+export function fallbackAnswer(reason: FallbackReason, policyVersion: string): DecisionAnswer {
+  return { decision_id: randomUUID(), action: 'none', campaign_id: null, score: 0, expected_value: 0, propensity: 1, source: `fallback:${reason}`, reasons: [], latency_ms: 0, versions: { scores: null, model: null, adjuster: null, policy: policyVersion } };
 }
 
 /** The payment context the decision log records, from a request (core/context-features.ts). */

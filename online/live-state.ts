@@ -6,7 +6,7 @@
  * version per replica). The adjuster registry is re-read when its CURRENT file changes (checked
  * at most every `adjusterCheckMs`), so `train adjuster` + promote reaches running replicas.
  */
-import fs from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger';
 import { CURRENT_FILE } from '../models/registry';
@@ -79,8 +79,10 @@ export class LiveState {
     this.lastCheck = performance.now();
     let stamp = '';
     try {
-      const st = fs.statSync(path.join(this.adjusterDir, CURRENT_FILE));
-      stamp = `${st.mtimeMs}:${st.size}:${fs.readFileSync(path.join(this.adjusterDir, CURRENT_FILE), 'utf8').trim()}`;
+      // async: this runs in the background of a request, never blocking the loop
+      const file = path.join(this.adjusterDir, CURRENT_FILE);
+      const st = await fs.stat(file);
+      stamp = `${st.mtimeMs}:${st.size}:${(await fs.readFile(file, 'utf8')).trim()}`;
     } catch {
       stamp = 'none';
     }

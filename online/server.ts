@@ -14,7 +14,8 @@ import type { Logger } from '../core/logger';
 import type { OutcomeEventRow } from '../core/decision-log';
 import type { PolicyConfig } from '../policy/policy-config';
 import { CircuitBreaker } from './circuit-breaker';
-import { DecisionEngine, type FallbackReason } from './decision-engine';
+import { DecisionEngine, fallbackAnswer } from './decision-engine';
+import { within } from './deadline';
 import { LiveState } from './live-state';
 import { LoadShedder } from './load-shedder';
 import { ServiceMetrics } from './metrics';
@@ -63,11 +64,6 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
 function errorBody(code: string, message: string, field?: string) {
   return { error: field === undefined ? { code, message } : { code, message, field } };
-}
-
-function within<T>(p: Promise<T>, ms: number): Promise<T> {
-  let t: NodeJS.Timeout;
-  return Promise.race([p.finally(() => clearTimeout(t)), new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`timed out after ${ms} ms`)), ms)))]);
 }
 
 export async function buildServer(d: ServerDeps): Promise<Service> {
@@ -120,19 +116,6 @@ export async function buildServer(d: ServerDeps): Promise<Service> {
     }
   });
 
-  const decisionFallback = (reason: FallbackReason) => ({
-    decision_id: randomUUID(),
-    action: 'none',
-    campaign_id: null,
-    score: 0,
-    expected_value: 0,
-    propensity: 1,
-    source: `fallback:${reason}`,
-    reasons: [],
-    latency_ms: 0,
-    versions: { scores: null, model: null, adjuster: null, policy: d.policy.version },
-  });
-
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err.validation && err.validation.length > 0) {
       const v = err.validation[0];
@@ -161,7 +144,7 @@ export async function buildServer(d: ServerDeps): Promise<Service> {
     d.log.error({ err: err.message, url: req.url }, 'unexpected error');
     if (req.url.startsWith('/v1/decisions')) {
       metrics.fallbacks.inc({ reason: 'internal' });
-      return reply.code(200).send(decisionFallback('internal'));
+      return reply.code(200).send(fallbackAnswer('internal', d.policy.version));
     }
     return reply.code(500).send(errorBody('PD_ERR_INTERNAL', 'internal error'));
   });

@@ -8,6 +8,8 @@
  * (labelled columns, snapshot_date, x FLOAT[F]) for training, or is written as Parquet with one
  * column per feature (`f_<feature>`) for people training elsewhere.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ACTIONS, OFFER_ACTIONS, type Action } from '../../core/actions';
 import { addDays } from '../../core/dates';
@@ -19,14 +21,35 @@ import { forEachChunk, numericColumn } from '../duckdb-vectors';
 import { worldFiles, type WorldManifest } from '../world';
 import { asInputError, computeSnapshot, parquetScan, type SliceFiles } from '../features/feature-snapshot';
 
-/** The whole world's users, payments, decision log and outcomes: what a training set reads. */
-export function worldSliceFiles(dataDir: string, world: WorldManifest): SliceFiles {
+/**
+ * The whole world's users, payments, decision log and outcomes: what a training set reads.
+ * `decisions` / `outcomes` replace the world's logs with other Parquet files or folders in the
+ * documented schema (e.g. the online sink's output).
+ */
+export function worldSliceFiles(dataDir: string, world: WorldManifest, logs: { decisions?: string[]; outcomes?: string[] } = {}): SliceFiles {
   return {
     users: worldFiles(dataDir, world, 'users'),
     payments: worldFiles(dataDir, world, 'payments'),
-    decisions: worldFiles(dataDir, world, 'decision_log'),
-    outcomes: worldFiles(dataDir, world, 'outcomes'),
+    decisions: logs.decisions ? expandParquet(logs.decisions, '--decisions') : worldFiles(dataDir, world, 'decision_log'),
+    outcomes: logs.outcomes ? expandParquet(logs.outcomes, '--outcomes') : worldFiles(dataDir, world, 'outcomes'),
   };
+}
+
+/** Parquet files given as files or folders (every *.parquet below a folder, sorted). */
+function expandParquet(paths: string[], what: string): string[] {
+  const out: string[] = [];
+  for (const p of paths) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      throw new PaydecideError(ErrorCodes.INPUT_MISSING, `${what}: ${p} does not exist`);
+    }
+    const files = st.isDirectory() ? (fs.readdirSync(p, { recursive: true }) as string[]).filter((f) => f.endsWith('.parquet')).map((f) => path.join(p, f)) : [p];
+    if (files.length === 0) throw new PaydecideError(ErrorCodes.INPUT_MISSING, `${what}: no .parquet file under ${p}`);
+    out.push(...files.map((f) => path.resolve(f)).sort());
+  }
+  return out;
 }
 
 export const DATASET_SPLITS = ['train', 'valid', 'test'] as const;

@@ -9,7 +9,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../core/config';
-import { ErrorCodes, PaydecideError } from '../../core/errors';
 import { FEATURE_NAMES, FEATURE_SET_HASH } from '../../core/feature-registry';
 import type { Logger } from '../../core/logger';
 import { sha256File } from '../../core/object-store';
@@ -38,33 +37,9 @@ export interface DatasetBuildResult extends DatasetSummary {
   sha256: string;
 }
 
-/** Parquet files given as files or folders (every *.parquet below a folder, sorted). */
-function expand(paths: string[], what: string): string[] {
-  const out: string[] = [];
-  for (const p of paths) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(p);
-    } catch {
-      throw new PaydecideError(ErrorCodes.INPUT_MISSING, `${what}: ${p} does not exist`);
-    }
-    const files = st.isDirectory()
-      ? (fs.readdirSync(p, { recursive: true }) as string[]).filter((f) => f.endsWith('.parquet')).map((f) => path.join(p, f))
-      : [p];
-    if (files.length === 0) throw new PaydecideError(ErrorCodes.INPUT_MISSING, `${what}: no .parquet file under ${p}`);
-    out.push(...files.map((f) => path.resolve(f)).sort());
-  }
-  return out;
-}
-
 export async function buildDatasetFiles(cfg: Config, o: DatasetBuildOptions): Promise<DatasetBuildResult> {
   const world = readWorldManifest(o.dataDir);
-  const own = worldSliceFiles(o.dataDir, world);
-  const files = {
-    ...own,
-    decisions: o.decisions ? expand(o.decisions, '--decisions') : own.decisions,
-    outcomes: o.outcomes ? expand(o.outcomes, '--outcomes') : own.outcomes,
-  };
+  const files = worldSliceFiles(o.dataDir, world, o);
   const store = openObjectStore(o.out, cfg.s3);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-dataset-'));
   try {

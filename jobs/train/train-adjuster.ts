@@ -12,8 +12,6 @@
  * Saved to the adjuster registry (`<modelsDir>/adjuster`), with the uplift model it was trained over.
  */
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Config } from '../../core/config';
 import { ACTIONS, OFFER_ACTIONS, type Action } from '../../core/actions';
 import { ADJUSTER_FEATURES, ADJUSTER_WIDTH } from '../../core/context-features';
@@ -22,7 +20,7 @@ import { FEATURE_NAMES, FEATURE_SET_HASH } from '../../core/feature-registry';
 import type { Logger } from '../../core/logger';
 import { ADJUSTER_FEATURE_SET_HASH, ADJUSTER_KIND, adjusterRegistryDir } from '../../models/adjuster-registry';
 import { ADJUSTER_FIT_FRACTION, ADJUSTER_GBDT_PARAMS } from '../../models/adjuster-params';
-import { applyPlatt, fitPlatt } from '../../models/calibration';
+import { fitPlatt } from '../../models/calibration';
 import { predictMargin, trainGbdt, type GbdtData, type GbdtParams } from '../../models/gbdt';
 import { ipwWeights } from '../../models/ipw';
 import { exportTreeEnsembleOnnx, predictTargets, type TreeTarget } from '../../models/onnx-tree-export';
@@ -34,7 +32,7 @@ import { closeDuckDB, openDuckDB, type DuckOptions } from '../duckdb';
 import { buildDatasetTable, readDatasetArrays, worldSliceFiles, Y_MISSING, type DatasetArrays, type DatasetSummary } from '../dataset/build-dataset';
 import { readWorldManifest } from '../world';
 import { buildAdjusterInputs, type AdjusterInputs } from './adjuster-rows';
-import { IPW_CLIP } from './train-uplift';
+import { IPW_CLIP, trainSettings } from './train-uplift';
 
 export interface TrainAdjusterOptions {
   dataDir: string;
@@ -80,23 +78,6 @@ function pick(x: Float32Array, idx: readonly number[]): Float32Array {
   return out;
 }
 
-/** Expands files or folders to Parquet files (every *.parquet below a folder, sorted). */
-function expandParquet(paths: string[], what: string): string[] {
-  const out: string[] = [];
-  for (const p of paths) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(p);
-    } catch {
-      throw new PaydecideError(ErrorCodes.INPUT_MISSING, `${what}: ${p} does not exist`);
-    }
-    const files = st.isDirectory() ? (fs.readdirSync(p, { recursive: true }) as string[]).filter((f) => f.endsWith('.parquet')).map((f) => path.join(p, f)) : [p];
-    if (files.length === 0) throw new PaydecideError(ErrorCodes.INPUT_MISSING, `${what}: no .parquet file under ${p}`);
-    out.push(...files.map((f) => path.resolve(f)).sort());
-  }
-  return out;
-}
-
 /** The current uplift model, which the adjuster's inputs come from: NO_MODEL when there is none (or only the placeholder baseline). */
 async function currentUplift(modelsDir: string): Promise<LoadedModel> {
   const m = await loadCurrent(modelsDir);
@@ -116,12 +97,7 @@ export async function trainAdjuster(o: TrainAdjusterOptions): Promise<TrainedAdj
     throw new PaydecideError(ErrorCodes.UNKNOWN_DATE, `--date ${o.asOf} is outside the world's data (${world.start_date} .. ${world.date})`);
   }
   const base = await currentUplift(o.modelsDir);
-  const own = worldSliceFiles(o.dataDir, world);
-  const files = {
-    ...own,
-    decisions: o.decisions ? expandParquet(o.decisions, '--decisions') : own.decisions,
-    outcomes: o.outcomes ? expandParquet(o.outcomes, '--outcomes') : own.outcomes,
-  };
+  const files = worldSliceFiles(o.dataDir, world, o);
   const d = await openDuckDB(o.duck);
   let ds: DatasetArrays;
   let summary: DatasetSummary;
@@ -315,10 +291,7 @@ export async function trainAndPromoteAdjuster(
   const trained = await trainAdjuster({
     dataDir: o.dataDir,
     asOf: o.asOf,
-    modelsDir: cfg.modelsDir,
-    duck: { threads: cfg.duckdbThreads, memory: cfg.duckdbMemory },
-    ortThreads: cfg.ortThreads,
-    windows: cfg.attributionWindows,
+    ...trainSettings(cfg),
     decisions: o.decisions,
     outcomes: o.outcomes,
     logger: o.logger,

@@ -9,7 +9,7 @@ import { ErrorCodes, PaydecideError } from '../../core/errors';
 import type { Logger } from '../../core/logger';
 import { promoteModel } from '../../models/promote';
 import { loadCurrent, type ModelManifest } from '../../models/registry';
-import { trainUplift, type TrainedUplift } from './train-uplift';
+import { trainSettings, trainUplift, type TrainedUplift } from './train-uplift';
 
 export interface TrainAndPromoteResult extends TrainedUplift {
   promoted: boolean;
@@ -22,10 +22,7 @@ export async function trainAndPromote(cfg: Config, o: { dataDir: string; asOf: s
   const trained = await trainUplift({
     dataDir: o.dataDir,
     asOf: o.asOf,
-    modelsDir: cfg.modelsDir,
-    duck: { threads: cfg.duckdbThreads, memory: cfg.duckdbMemory },
-    ortThreads: cfg.ortThreads,
-    windows: cfg.attributionWindows,
+    ...trainSettings(cfg),
     logger: o.logger,
   });
   let live: ModelManifest | null = null;

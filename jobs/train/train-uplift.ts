@@ -10,6 +10,7 @@
  * test row, evaluated on the test split (never trained or calibrated on), saved to the registry
  * and promoted when it is not worse than the live model (models/promotion.ts).
  */
+import type { Config } from '../../core/config';
 import { createHash } from 'node:crypto';
 import { ACTIONS, OFFER_ACTIONS, type Action } from '../../core/actions';
 import { ErrorCodes, PaydecideError } from '../../core/errors';
@@ -31,6 +32,11 @@ export { UPLIFT_GBDT_PARAMS };
 
 /** Inverse-propensity weights are clipped here: a 1% propensity would otherwise let one row weigh 100. */
 export const IPW_CLIP = 20;
+
+/** What a training run takes from the process config (uplift models and the adjuster alike). */
+export function trainSettings(cfg: Config): Pick<TrainUpliftOptions, 'modelsDir' | 'duck' | 'ortThreads' | 'windows'> {
+  return { modelsDir: cfg.modelsDir, duck: { threads: cfg.duckdbThreads, memory: cfg.duckdbMemory }, ortThreads: cfg.ortThreads, windows: cfg.attributionWindows };
+}
 
 export interface TrainUpliftOptions {
   dataDir: string;

@@ -7,7 +7,6 @@ import { Redis } from 'ioredis';
 import { onlineDecisionRowSchema, outcomeEventRowSchema } from '../../core/decision-log';
 import { connectRedis } from '../../core/redis';
 import { ScoreStore } from '../../core/score-store';
-import { slotOf } from '../../core/slot';
 import { buildServer, type Service } from '../../online';
 import { startDelayProxy } from '../../scripts/bench/tcp-delay-proxy';
 import { dropPrefix, REDIS_URL, testPrefix } from '../helpers/redis-prefix';
